@@ -1,0 +1,169 @@
+// The API server: Kubernetes-shaped HTTP routes over the registry, on a unix
+// socket (and optionally TCP). Every answer is JSON; every error a Status.
+import http from 'node:http';
+import type { Logger } from 'pino';
+import { parseFieldSelector, matchesFields, type FieldRequirement } from '../api/fields.js';
+import { matchesLabels, parseLabelSelector, type Requirement } from '../api/labels.js';
+import type { Resource, StoredObject } from '../store/store.js';
+import { type DeleteOptions, Registry } from './registry.js';
+import { ApiError, badRequest } from './status.js';
+import { serveWatch } from './watch.js';
+import { discovery } from './discovery.js';
+
+export const MAX_BODY_BYTES = 3 * 1024 * 1024; // the Kubernetes API server's request limit
+
+const LIST_KIND: Record<Resource, string> = { pods: 'PodList', nodes: 'NodeList', events: 'EventList', leases: 'LeaseList' };
+const RESOURCES = new Set<Resource>(['pods', 'nodes', 'events']);
+
+export interface Route {
+  resource: Resource;
+  namespace?: string; // undefined = all namespaces (lists and watches only)
+  name?: string;
+  subresource?: string;
+}
+
+/** Maps /api/v1/... to a route, or undefined for paths we do not serve. */
+export function parsePath(path: string): Route | undefined {
+  const parts = path.replace(/\/+$/, '').split('/').slice(1);
+  if (parts[0] !== 'api' || parts[1] !== 'v1') return undefined;
+  let rest = parts.slice(2);
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = decodeURIComponent(rest[1]);
+    rest = rest.slice(2);
+  }
+  const resource = rest[0] as Resource;
+  if (!RESOURCES.has(resource) || rest.length > 3) return undefined;
+  return { resource, namespace, name: rest[1] && decodeURIComponent(rest[1]), subresource: rest[2] };
+}
+
+export interface Selectors {
+  labels: Requirement[];
+  fields: FieldRequirement[];
+}
+
+export function parseSelectors(q: URLSearchParams, resource: Resource): Selectors {
+  try {
+    return {
+      labels: parseLabelSelector(q.get('labelSelector') ?? ''),
+      fields: parseFieldSelector(q.get('fieldSelector') ?? '', resource),
+    };
+  } catch (err) {
+    throw badRequest((err as Error).message);
+  }
+}
+
+export function selects(obj: StoredObject, s: Selectors): boolean {
+  return matchesLabels(obj.metadata.labels as Record<string, string> | undefined, s.labels) && matchesFields(obj, s.fields);
+}
+
+export interface ApiServerOptions {
+  registry: Registry;
+  logger: Logger;
+}
+
+export function createApiServer({ registry, logger }: ApiServerOptions): http.Server {
+  const server = http.createServer((req, res) => {
+    handle(registry, req, res).catch((err) => {
+      const apiErr =
+        err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
+      if (apiErr.code >= 500) logger.error({ err, method: req.method, url: req.url }, 'request failed');
+      if (!res.headersSent) send(res, apiErr.code, apiErr.toStatus());
+      else res.end();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  return server;
+}
+
+async function handle(registry: Registry, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://minipod');
+  const q = url.searchParams;
+  const method = req.method ?? 'GET';
+  const disc = discovery(url.pathname);
+  if (disc !== undefined && method === 'GET') return send(res, 200, disc);
+  const route = parsePath(url.pathname);
+  if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  const { resource, name, subresource } = route;
+  if (resource !== 'pods' && resource !== 'events' && route.namespace !== undefined && !registry.isNamespaced(resource)) {
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  const namespace = registry.isNamespaced(resource) ? route.namespace : '';
+
+  if (!name) {
+    if (method === 'GET') {
+      const selectors = parseSelectors(q, resource);
+      if (q.get('watch') === 'true' || q.get('watch') === '1') {
+        return serveWatch(registry.store, req, res, { resource, namespace, selectors, query: q });
+      }
+      const { items, resourceVersion } = await registry.store.list(resource, namespace);
+      return send(res, 200, {
+        kind: LIST_KIND[resource],
+        apiVersion: 'v1',
+        metadata: { resourceVersion },
+        items: items.filter((o) => selects(o, selectors)),
+      });
+    }
+    if (method === 'POST') {
+      if (namespace === undefined) throw new ApiError(405, 'MethodNotAllowed', 'create requires a namespace in the path');
+      const created = await registry.create(resource, namespace, await readJson(req), q.get('dryRun') === 'All');
+      return send(res, 201, created);
+    }
+    throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+  }
+
+  if (namespace === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  if (subresource === 'binding' && resource === 'pods' && method === 'POST') {
+    await registry.bind(namespace, name, await readJson(req));
+    return send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  }
+  if (subresource && subresource !== 'status') {
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  const status = subresource === 'status';
+  switch (method) {
+    case 'GET':
+      return send(res, 200, await registry.get(resource, namespace, name));
+    case 'PUT': {
+      const body = await readJson(req);
+      return send(res, 200, status ? await registry.updateStatus(resource, namespace, name, body) : await registry.update(resource, namespace, name, body));
+    }
+    case 'PATCH':
+      return send(res, 200, await registry.patch(resource, namespace, name, await readJson(req), status));
+    case 'DELETE': {
+      const body = (await readJson(req, true)) as DeleteOptions | undefined;
+      const opts: DeleteOptions = { ...body };
+      if (q.has('gracePeriodSeconds')) opts.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
+      return send(res, 200, await registry.delete(resource, namespace, name, opts));
+    }
+  }
+  throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+}
+
+export function send(res: http.ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: http.IncomingMessage, optional = false): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) {
+    if (optional) return undefined;
+    throw badRequest('the request body is empty');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,144 @@
+// `minipod daemon` (foreground) and `minipod daemon start|stop|status` (background,
+// with a pid file that the daemon itself writes and removes).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Client } from '../../client/client.js';
+import { defaultNodeName, minipodHome, paths } from '../../config.js';
+import { UsageError } from '../output.js';
+
+export interface DaemonFlags {
+  nodeName?: string;
+  nodeLabels?: string;
+  kubelet?: boolean;
+  dockerHost?: string;
+}
+
+export function parseKeyValues(text: string | undefined, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`invalid ${flag} "${pair}": expected key=value`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+export async function runForeground(flags: DaemonFlags): Promise<void> {
+  const { runDaemon } = await import('../../daemon/daemon.js');
+  const running = readPid();
+  if (running && alive(running)) throw new UsageError(`the minipod daemon is already running (pid ${running})`);
+  const daemon = await runDaemon({
+    nodeName: flags.nodeName ?? defaultNodeName(),
+    nodeLabels: parseKeyValues(flags.nodeLabels, '--node-labels'),
+    kubelet: flags.kubelet !== false,
+    dockerHost: flags.dockerHost,
+  });
+  writeFileSync(paths.pidFile(), String(process.pid));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await daemon.stop().catch((err) => daemon.logger.error({ err }, 'stop failed'));
+    rmSync(paths.pidFile(), { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('uncaughtException', (err) => {
+    daemon.logger.fatal({ err }, 'uncaught exception');
+  });
+  process.on('unhandledRejection', (err) => {
+    daemon.logger.error({ err }, 'unhandled rejection');
+  });
+  console.error(`minipod daemon running: socket ${paths.socket()}, log ${paths.logFile()}`);
+}
+
+function readPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(paths.pidFile(), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function healthy(): Promise<boolean> {
+  if (!existsSync(paths.socket())) return false;
+  const client = new Client({ socketPath: paths.socket() });
+  try {
+    await client.request('GET', '/healthz');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
+}
+
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+export async function start(flags: DaemonFlags): Promise<void> {
+  const pid = readPid();
+  if (pid && alive(pid)) {
+    console.log(`minipod daemon is already running (pid ${pid})`);
+    return;
+  }
+  mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
+  const bin = fileURLToPath(new URL('../../../bin/minipod', import.meta.url));
+  const args = [bin, 'daemon'];
+  if (flags.nodeName) args.push('--node-name', flags.nodeName);
+  if (flags.nodeLabels) args.push('--node-labels', flags.nodeLabels);
+  if (flags.kubelet === false) args.push('--no-kubelet');
+  if (flags.dockerHost) args.push('--docker-host', flags.dockerHost);
+  const out = openSync(paths.logFile(), 'a');
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: process.env });
+  child.unref();
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const ok = await until(async () => exited || (await healthy()), 30_000);
+  if (!ok || exited) {
+    throw new UsageError(`the minipod daemon did not start; see ${paths.logFile()}`);
+  }
+  console.log(`minipod daemon started (pid ${child.pid}), socket ${paths.socket()}`);
+}
+
+export async function stop(): Promise<void> {
+  const pid = readPid();
+  if (!pid || !alive(pid)) {
+    rmSync(paths.pidFile(), { force: true });
+    console.log('minipod daemon is not running');
+    return;
+  }
+  process.kill(pid, 'SIGTERM');
+  if (!(await until(() => !alive(pid), 30_000))) {
+    throw new UsageError(`the minipod daemon (pid ${pid}) did not stop within 30 s`);
+  }
+  console.log(`minipod daemon stopped (pid ${pid})`);
+}
+
+export async function status(): Promise<void> {
+  const pid = readPid();
+  if (pid && alive(pid) && (await healthy())) {
+    console.log(`minipod daemon is running (pid ${pid}), socket ${paths.socket()}`);
+    return;
+  }
+  console.log('minipod daemon is not running');
+  process.exitCode = 1;
+}

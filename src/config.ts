@@ -1,0 +1,20 @@
+// Where minipod keeps its state: $MINIPOD_HOME (default ~/.minipod).
+import os from 'node:os';
+import { join } from 'node:path';
+
+export function minipodHome(): string {
+  return process.env.MINIPOD_HOME || join(os.homedir(), '.minipod');
+}
+
+export const paths = {
+  socket: () => join(minipodHome(), 'minipod.sock'),
+  pidFile: () => join(minipodHome(), 'daemon.pid'),
+  logFile: () => join(minipodHome(), 'daemon.log'),
+  store: () => join(minipodHome(), 'store.db'),
+  podsDir: () => join(minipodHome(), 'pods'),
+};
+
+/** The node this daemon's kubelet registers: --node-name, $MINIPOD_NODE_NAME, or the host name. */
+export function defaultNodeName(): string {
+  return (process.env.MINIPOD_NODE_NAME || os.hostname()).toLowerCase();
+}

@@ -1,0 +1,142 @@
+// From a pod's container spec to the runtime's container config: command and
+// args, the environment ($(VAR) expansion, fieldRef, resourceFieldRef, the
+// kubernetes service variables), volumes, limits and the security context.
+import { createHash } from 'node:crypto';
+import type { Container, Pod } from '../api/types.js';
+import { parseQuantity } from '../api/quantity.js';
+import type { ContainerConfig, ContainerKind, Mount } from '../runtime/docker.js';
+import { sortKeys } from '../apiserver/registry.js';
+
+export interface PodContext {
+  pod: Pod;
+  podIP?: string;
+  hostIP?: string;
+  volumeDirs: Map<string, string>; // volume name → host path
+  /** Where pods reach the API server, for the KUBERNETES_SERVICE_* variables. */
+  apiHost?: string;
+  apiPort?: number;
+}
+
+/** A short hash of the container's spec: a changed spec means a new container. */
+export function containerHash(c: Container): string {
+  return createHash('sha256').update(JSON.stringify(sortKeys(c))).digest('hex').slice(0, 12);
+}
+
+/** Kubernetes' $(VAR) expansion: $$ escapes, unknown references stay as written. */
+export function expand(text: string, vars: Map<string, string>): string {
+  return text.replace(/\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)/g, (m, name: string | undefined) => {
+    if (m === '$$') return '$';
+    return vars.has(name!) ? vars.get(name!)! : m;
+  });
+}
+
+function fieldRef(path: string, ctx: PodContext): string {
+  const meta = ctx.pod.metadata;
+  const sub = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
+  if (sub) return (sub[1] === 'labels' ? meta.labels : meta.annotations)?.[sub[2]] ?? '';
+  switch (path) {
+    case 'metadata.name':
+      return meta.name ?? '';
+    case 'metadata.namespace':
+      return meta.namespace ?? 'default';
+    case 'metadata.uid':
+      return meta.uid ?? '';
+    case 'metadata.labels':
+      return formatMap(meta.labels);
+    case 'metadata.annotations':
+      return formatMap(meta.annotations);
+    case 'spec.nodeName':
+      return ctx.pod.spec.nodeName ?? '';
+    case 'spec.serviceAccountName':
+      return 'default';
+    case 'status.podIP':
+    case 'status.podIPs':
+      return ctx.podIP ?? '';
+    case 'status.hostIP':
+      return ctx.hostIP ?? '';
+    default:
+      return '';
+  }
+}
+
+/** The downward API's `key="value"` lines, sorted by key. */
+export function formatMap(m: Record<string, string> | undefined): string {
+  return Object.keys(m ?? {})
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(m![k])}`)
+    .join('\n');
+}
+
+function resourceFieldRef(c: Container, ref: { resource: string; divisor?: string | number }): string {
+  const [kind, name] = ref.resource.split('.');
+  const value = c.resources?.[kind as 'limits' | 'requests']?.[name];
+  const divisor = ref.divisor !== undefined ? parseQuantity(ref.divisor) : 1;
+  if (value === undefined) return kind === 'limits' && name === 'cpu' ? String(Math.ceil(2 / divisor)) : '0';
+  return String(Math.ceil(parseQuantity(value) / divisor));
+}
+
+export function containerEnv(c: Container, ctx: PodContext): string[] {
+  const vars = new Map<string, string>();
+  if (ctx.apiHost) {
+    const port = String(ctx.apiPort ?? 443);
+    const url = `tcp://${ctx.apiHost}:${port}`;
+    vars.set('KUBERNETES_SERVICE_HOST', ctx.apiHost);
+    vars.set('KUBERNETES_SERVICE_PORT', port);
+    vars.set('KUBERNETES_SERVICE_PORT_HTTPS', port);
+    vars.set('KUBERNETES_PORT', url);
+    vars.set(`KUBERNETES_PORT_${port}_TCP`, url);
+    vars.set(`KUBERNETES_PORT_${port}_TCP_PROTO`, 'tcp');
+    vars.set(`KUBERNETES_PORT_${port}_TCP_PORT`, port);
+    vars.set(`KUBERNETES_PORT_${port}_TCP_ADDR`, ctx.apiHost);
+  }
+  for (const e of c.env ?? []) {
+    let value: string;
+    if (e.valueFrom?.fieldRef) value = fieldRef(e.valueFrom.fieldRef.fieldPath, ctx);
+    else if (e.valueFrom?.resourceFieldRef) value = resourceFieldRef(c, e.valueFrom.resourceFieldRef);
+    else value = expand(e.value ?? '', vars);
+    vars.set(e.name, value);
+  }
+  return [...vars].map(([k, v]) => `${k}=${v}`);
+}
+
+function mounts(c: Container, ctx: PodContext): Mount[] {
+  return (c.volumeMounts ?? []).map((m) => {
+    const dir = ctx.volumeDirs.get(m.name);
+    if (!dir) throw new Error(`volume "${m.name}" of container "${c.name}" is not prepared`);
+    return { hostPath: m.subPath ? `${dir}/${m.subPath}` : dir, containerPath: m.mountPath, readOnly: m.readOnly };
+  });
+}
+
+export function buildContainerConfig(c: Container, kind: ContainerKind, attempt: number, ctx: PodContext): ContainerConfig {
+  const envList = containerEnv(c, ctx);
+  const vars = new Map(envList.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const podSec = ctx.pod.spec.securityContext ?? {};
+  const sec = c.securityContext ?? {};
+  const uid = sec.runAsUser ?? podSec.runAsUser;
+  const gid = sec.runAsGroup ?? podSec.runAsGroup;
+  const groups = [...(podSec.supplementalGroups ?? []), ...(podSec.fsGroup !== undefined ? [podSec.fsGroup] : [])];
+  const limits = c.resources?.limits ?? {};
+  return {
+    name: c.name,
+    kind,
+    attempt,
+    hash: containerHash(c),
+    image: c.image,
+    entrypoint: c.command?.map((s) => expand(s, vars)),
+    cmd: c.args?.map((s) => expand(s, vars)),
+    env: envList,
+    workingDir: c.workingDir,
+    mounts: mounts(c, ctx),
+    user: uid !== undefined ? (gid !== undefined ? `${uid}:${gid}` : String(uid)) : gid !== undefined ? `0:${gid}` : undefined,
+    readOnlyRootfs: sec.readOnlyRootFilesystem,
+    memoryBytes: limits.memory !== undefined ? Math.round(parseQuantity(limits.memory)) : undefined,
+    nanoCpus: limits.cpu !== undefined ? Math.round(parseQuantity(limits.cpu) * 1e9) : undefined,
+    capAdd: sec.capabilities?.add,
+    capDrop: sec.capabilities?.drop,
+    privileged: sec.privileged,
+    noNewPrivileges: sec.allowPrivilegeEscalation === false,
+    tty: c.tty,
+    stdin: c.stdin,
+    groupAdd: groups.length ? groups.map(String) : undefined,
+  };
+}

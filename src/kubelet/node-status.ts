@@ -1,0 +1,119 @@
+// Node registration and heartbeats: the node's labels, capacity and a Ready
+// condition that says whether Docker answers, renewed every 10 seconds.
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { Node, NodeCondition } from '../api/types.js';
+import { ApiStatusError, type Client } from '../client/client.js';
+import type { DockerRuntime } from '../runtime/docker.js';
+
+export const HEARTBEAT_MS = 10_000;
+
+export function hostAddress(): string | undefined {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+export class NodeStatusReporter {
+  readonly hostIP = hostAddress();
+  private timer?: NodeJS.Timeout;
+  private readySince?: string;
+  private lastReady?: boolean;
+
+  constructor(
+    private client: Client,
+    private runtime: DockerRuntime,
+    private nodeName: string,
+    private extraLabels: Record<string, string>,
+    private log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.register();
+    await this.heartbeat();
+    this.timer = setInterval(() => void this.heartbeat().catch((err) => this.log.warn({ err }, 'node heartbeat failed')), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private labels(): Record<string, string> {
+    return {
+      'kubernetes.io/hostname': this.nodeName,
+      'kubernetes.io/os': process.platform,
+      'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
+      ...this.extraLabels,
+    };
+  }
+
+  private async register(): Promise<void> {
+    const cpu = String(os.cpus().length);
+    const memory = `${Math.floor(os.totalmem() / 1024)}Ki`;
+    const node: Node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: this.nodeName, labels: this.labels() },
+      spec: {},
+      status: {
+        capacity: { cpu, memory, pods: '110' },
+        allocatable: { cpu, memory, pods: '110' },
+        addresses: [
+          { type: 'Hostname', address: os.hostname() },
+          ...(this.hostIP ? [{ type: 'InternalIP', address: this.hostIP }] : []),
+        ],
+        nodeInfo: { operatingSystem: process.platform, architecture: process.arch, containerRuntimeVersion: 'docker://unknown', kubeletVersion: 'v1.30.0-minipod' },
+      },
+    };
+    try {
+      await this.client.createNode(node);
+    } catch (err) {
+      if (!(err instanceof ApiStatusError && err.code === 409)) throw err;
+      // Re-registration: keep labels added with `minipod label node`, refresh ours.
+      const existing = await this.client.getNode(this.nodeName);
+      await this.client.request('PATCH', `/api/v1/nodes/${this.nodeName}`, { metadata: { labels: this.labels() } }, 'application/merge-patch+json');
+      void existing;
+    }
+  }
+
+  async heartbeat(): Promise<void> {
+    let ready = true;
+    let message = 'kubelet is posting ready status';
+    let runtimeVersion = 'unknown';
+    try {
+      runtimeVersion = await this.runtime.version();
+    } catch (err) {
+      ready = false;
+      message = `container runtime is down: ${(err as Error).message}`;
+    }
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    if (ready !== this.lastReady) {
+      this.readySince = now;
+      this.lastReady = ready;
+    }
+    const condition: NodeCondition = {
+      type: 'Ready',
+      status: ready ? 'True' : 'False',
+      reason: ready ? 'KubeletReady' : 'KubeletNotReady',
+      message,
+      lastHeartbeatTime: now,
+      lastTransitionTime: this.readySince,
+    };
+    const node = await this.client.getNode(this.nodeName).catch(async (err) => {
+      if (err instanceof ApiStatusError && err.code === 404) {
+        await this.register();
+        return this.client.getNode(this.nodeName);
+      }
+      throw err;
+    });
+    node.status = {
+      ...node.status,
+      conditions: [condition],
+      nodeInfo: { ...node.status?.nodeInfo, containerRuntimeVersion: `docker://${runtimeVersion}` },
+    };
+    delete node.metadata.resourceVersion; // the heartbeat owns status: last writer wins
+    await this.client.updateNodeStatus(node);
+  }
+}

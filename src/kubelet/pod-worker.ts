@@ -1,0 +1,406 @@
+// One pod worker per pod: all work on a pod is serial, pods proceed in parallel
+// (pkg/kubelet/pod_workers.go). Each sync compares the pod's spec with what Docker
+// shows and takes the next steps (computePodActions): sandbox, init containers in
+// order, app containers with restart policy and back-off; then writes the status.
+import type { Logger } from 'pino';
+import type { Container, Pod } from '../api/types.js';
+import type { Client } from '../client/client.js';
+import { ApiStatusError } from '../client/client.js';
+import type { EventRecorder } from '../client/recorder.js';
+import {
+  type ContainerKind,
+  type DockerRuntime,
+  ImageError,
+  type PodRef,
+  type RuntimeContainer,
+  dockerMessage,
+} from '../runtime/docker.js';
+import type { Backoff } from './backoff.js';
+import type { Clock } from './clock.js';
+import { buildContainerConfig, containerHash, type PodContext } from './container-config.js';
+import { pullImageIfNeeded } from './images.js';
+import { attemptsOf, generatePodStatus, type Waiting } from './status.js';
+import { prepareVolumes, removePodDir } from './volumes.js';
+
+export interface PodWorkerDeps {
+  runtime: DockerRuntime;
+  client: Client;
+  recorder: EventRecorder;
+  backoff: Backoff;
+  imageBackoff: Backoff;
+  clock: Clock;
+  logger: Logger;
+  nodeName: string;
+  hostIP?: string;
+  podsDir: string;
+  apiHost?: string;
+  apiPort?: number;
+}
+
+const SANDBOX_STOP_SECONDS = 2;
+
+export class PodWorker {
+  private pod: Pod;
+  private removed = false; // gone from the API (force delete): kill at once
+  private finished = false;
+  private running = false;
+  private dirty = false;
+  private timers = new Set<NodeJS.Timeout>();
+  private waiting = new Map<string, Waiting>();
+  private lastStatus = '';
+  private log: Logger;
+
+  constructor(
+    pod: Pod,
+    private deps: PodWorkerDeps,
+    private onFinished: (uid: string) => void,
+  ) {
+    this.pod = pod;
+    this.log = deps.logger.child({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, uid: pod.metadata.uid });
+  }
+
+  get uid(): string {
+    return this.pod.metadata.uid!;
+  }
+
+  update(pod: Pod): void {
+    this.pod = pod;
+    this.requestSync();
+  }
+
+  /** The pod was deleted from the API without a grace period: remove its containers now. */
+  remove(): void {
+    if (this.removed) return;
+    this.removed = true;
+    // Not through the serial loop: a graceful stop in progress must not delay it.
+    void this.removeAll().finally(() => this.requestSync());
+  }
+
+  requestSync(): void {
+    if (this.finished) return;
+    this.dirty = true;
+    if (!this.running) void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    while (this.dirty && !this.finished) {
+      this.dirty = false;
+      try {
+        await this.sync();
+      } catch (err) {
+        this.log.error({ err }, 'pod sync failed; retrying');
+        this.after(2000);
+      }
+    }
+    this.running = false;
+  }
+
+  private after(ms: number): void {
+    const t = this.deps.clock.setTimeout(() => {
+      this.timers.delete(t);
+      this.requestSync();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private finish(): void {
+    this.finished = true;
+    for (const t of this.timers) this.deps.clock.clearTimeout(t);
+    this.timers.clear();
+    this.deps.backoff.forget(`${this.uid}/`);
+    this.deps.imageBackoff.forget(`${this.uid}/`);
+    this.onFinished(this.uid);
+  }
+
+  private ref(): PodRef {
+    const m = this.pod.metadata;
+    return { uid: m.uid!, name: m.name!, namespace: m.namespace ?? 'default' };
+  }
+
+  private async sync(): Promise<void> {
+    if (this.removed) {
+      await this.removeAll();
+      return this.finish();
+    }
+    if (this.pod.metadata.deletionTimestamp) return this.terminate();
+    const containers = await this.deps.runtime.listContainers(this.uid);
+    const phase = this.pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      await this.stopRunning(containers, 'pod is terminal');
+      return;
+    }
+    if (this.deadlineExceeded()) return this.failDeadline(containers);
+
+    const sandbox = await this.ensureSandbox(containers);
+    if (sandbox) {
+      const ctx = this.context(sandbox);
+      if (await this.syncInitContainers(containers, sandbox, ctx)) await this.syncAppContainers(containers, sandbox, ctx);
+    }
+    const after = await this.deps.runtime.listContainers(this.uid);
+    const status = await this.writeStatus(after);
+    if (status === 'Succeeded' || status === 'Failed') await this.stopRunning(after, 'pod is terminal');
+  }
+
+  // --- sandbox
+
+  private async ensureSandbox(containers: RuntimeContainer[]): Promise<RuntimeContainer | undefined> {
+    const sandboxes = containers.filter((c) => c.kind === 'sandbox');
+    const current = sandboxes.at(-1);
+    if (current?.state === 'running') return current;
+    const ran = containers.some((c) => c.kind !== 'sandbox');
+    if (current && ran && this.pod.spec.restartPolicy === 'Never') return undefined; // nothing may restart
+    if (current) {
+      this.deps.recorder.event(this.pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
+      await Promise.all(containers.filter((c) => c.state === 'running').map((c) => this.deps.runtime.stopContainer(c.id, 0)));
+      await Promise.all(sandboxes.map((s) => this.deps.runtime.removeContainer(s.id)));
+    }
+    const spec = this.pod.spec;
+    const ports = [...(spec.initContainers ?? []), ...spec.containers].flatMap((c) =>
+      (c.ports ?? [])
+        .filter((p) => p.hostPort)
+        .map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort!, hostIP: p.hostIP ?? '127.0.0.1', protocol: p.protocol ?? 'TCP' })),
+    );
+    const sandbox = await this.deps.runtime.runSandbox(this.ref(), {
+      hostname: (spec.hostname ?? this.pod.metadata.name!).slice(0, 63),
+      hostNetwork: !!spec.hostNetwork,
+      ports,
+      attempt: current ? current.attempt + 1 : 0,
+    });
+    this.log.info({ sandbox: sandbox.id.slice(0, 12), ip: sandbox.ip }, 'sandbox started');
+    return sandbox;
+  }
+
+  private context(sandbox: RuntimeContainer): PodContext {
+    return {
+      pod: this.pod,
+      podIP: this.pod.spec.hostNetwork ? this.deps.hostIP : sandbox.ip,
+      hostIP: this.deps.hostIP,
+      volumeDirs: prepareVolumes(this.deps.podsDir, this.pod),
+      apiHost: this.deps.apiHost,
+      apiPort: this.deps.apiPort,
+    };
+  }
+
+  // --- init containers: one at a time, in order, each to exit 0
+
+  /** True when every init container has completed in the current sandbox. */
+  private async syncInitContainers(containers: RuntimeContainer[], sandbox: RuntimeContainer, ctx: PodContext): Promise<boolean> {
+    const inSandbox = containers.filter((c) => c.sandboxId === sandbox.id);
+    // Once an app container runs in this sandbox, init containers are not re-run.
+    if (inSandbox.some((c) => c.kind === 'app')) return true;
+    for (const spec of this.pod.spec.initContainers ?? []) {
+      const all = attemptsOf(containers, spec.name, 'init');
+      const current = all.filter((c) => c.sandboxId === sandbox.id).at(-1);
+      if (current?.state === 'running') return false;
+      if (current?.state === 'exited' && current.exitCode === 0) continue;
+      if (current?.state === 'exited' && this.pod.spec.restartPolicy === 'Never') return false; // pod fails
+      await this.startWithBackoff(spec, 'init', all.at(-1), sandbox, ctx);
+      return false;
+    }
+    return true;
+  }
+
+  // --- app containers: restart policy and crash-loop back-off
+
+  private async syncAppContainers(containers: RuntimeContainer[], sandbox: RuntimeContainer, ctx: PodContext): Promise<void> {
+    for (const spec of this.pod.spec.containers) {
+      const all = attemptsOf(containers, spec.name, 'app');
+      const latest = all.at(-1);
+      const current = latest?.sandboxId === sandbox.id ? latest : undefined;
+      if (current?.state === 'running') {
+        if (current.hash !== containerHash(spec)) {
+          this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Container ${spec.name} definition changed, will be restarted`, fieldPath(spec, 'app', this.pod));
+          await this.deps.runtime.stopContainer(current.id, this.pod.spec.terminationGracePeriodSeconds ?? 30);
+          await this.start(spec, 'app', current.attempt + 1, sandbox, ctx);
+        }
+        continue;
+      }
+      if (current?.state === 'created') {
+        await this.deps.runtime.removeContainer(current.id);
+        await this.start(spec, 'app', current.attempt, sandbox, ctx);
+        continue;
+      }
+      if (latest && !this.shouldRestart(latest)) {
+        this.waiting.delete(spec.name);
+        continue;
+      }
+      await this.startWithBackoff(spec, 'app', latest, sandbox, ctx);
+    }
+  }
+
+  /** ShouldContainerBeRestarted: Never → no; OnFailure → only after a non-zero exit; Always → yes. */
+  private shouldRestart(last: RuntimeContainer): boolean {
+    const policy = this.pod.spec.restartPolicy ?? 'Always';
+    if (policy === 'Never') return false;
+    if (policy === 'OnFailure') return last.exitCode !== 0;
+    return true;
+  }
+
+  private async startWithBackoff(spec: Container, kind: ContainerKind, last: RuntimeContainer | undefined, sandbox: RuntimeContainer, ctx: PodContext) {
+    if (last) {
+      const key = `${this.uid}/${spec.name}`;
+      const finishedAt = Date.parse(last.finishedAt ?? last.createdAt);
+      const { backoff } = this.deps;
+      if (backoff.isInBackOffSince(key, finishedAt)) {
+        const delay = backoff.get(key) / 1000;
+        const pod = this.pod.metadata;
+        this.waiting.set(spec.name, {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${formatSeconds(delay)} restarting failed container=${spec.name} pod=${pod.name}_${pod.namespace}(${pod.uid})`,
+        });
+        this.deps.recorder.event(this.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${spec.name} in pod ${pod.name}_${pod.namespace}(${pod.uid})`, fieldPath(spec, kind, this.pod));
+        this.after(backoff.remaining(key, finishedAt) + 50);
+        return;
+      }
+      backoff.next(key);
+    }
+    await this.start(spec, kind, last ? last.attempt + 1 : 0, sandbox, ctx);
+    await this.collectGarbage(spec, kind);
+  }
+
+  /** Pull (per policy), create and start one container; failures become waiting reasons. */
+  private async start(spec: Container, kind: ContainerKind, attempt: number, sandbox: RuntimeContainer, ctx: PodContext): Promise<void> {
+    const { runtime, recorder } = this.deps;
+    const path = fieldPath(spec, kind, this.pod);
+    const pulled = await pullImageIfNeeded(this.deps, this.pod, spec, path);
+    if (!pulled.ok) {
+      this.waiting.set(spec.name, pulled.waiting);
+      if (pulled.retryInMs) this.after(pulled.retryInMs);
+      return;
+    }
+    let id: string;
+    try {
+      const cfg = buildContainerConfig(spec, kind, attempt, ctx);
+      id = await runtime.createContainer(this.ref(), sandbox, cfg, !!this.pod.spec.shareProcessNamespace);
+    } catch (err) {
+      const message = err instanceof ImageError ? err.message : dockerMessage(err);
+      this.waiting.set(spec.name, { reason: 'CreateContainerError', message });
+      recorder.event(this.pod, 'Warning', 'Failed', `Error: ${message}`, path);
+      this.after(10_000);
+      return;
+    }
+    this.waiting.delete(spec.name);
+    recorder.event(this.pod, 'Normal', 'Created', `Created container ${spec.name}`, path);
+    try {
+      await runtime.startContainer(id);
+      recorder.event(this.pod, 'Normal', 'Started', `Started container ${spec.name}`, path);
+    } catch (err) {
+      // Docker leaves the container created with exit code 128: shown as StartError.
+      recorder.event(this.pod, 'Warning', 'Failed', `Error: failed to start container "${spec.name}": ${dockerMessage(err)}`, path);
+    }
+  }
+
+  /** Keeps the latest two attempts of a container (the current and `--previous`). */
+  private async collectGarbage(spec: Container, kind: ContainerKind): Promise<void> {
+    const all = attemptsOf(await this.deps.runtime.listContainers(this.uid), spec.name, kind === 'sandbox' ? 'app' : kind);
+    await Promise.all(all.slice(0, -2).map((c) => this.deps.runtime.removeContainer(c.id)));
+  }
+
+  // --- deadline
+
+  private deadlineExceeded(): boolean {
+    const limit = this.pod.spec.activeDeadlineSeconds;
+    const start = this.pod.status?.startTime;
+    if (!limit || !start) return false;
+    const left = Date.parse(start) + limit * 1000 - this.deps.clock.now();
+    if (left > 0) this.after(left + 10);
+    return left <= 0;
+  }
+
+  private async failDeadline(containers: RuntimeContainer[]): Promise<void> {
+    const message = 'Pod was active on the node longer than the specified deadline';
+    this.deps.recorder.event(this.pod, 'Normal', 'DeadlineExceeded', message);
+    await this.killContainers(containers, this.pod.spec.terminationGracePeriodSeconds ?? 30);
+    const after = await this.deps.runtime.listContainers(this.uid);
+    await this.writeStatus(after, { phase: 'Failed', reason: 'DeadlineExceeded', message });
+    await this.stopRunning(after, 'deadline exceeded');
+  }
+
+  // --- termination
+
+  /** Graceful termination: stop every container within the grace period, then remove all. */
+  private async terminate(): Promise<void> {
+    const containers = await this.deps.runtime.listContainers(this.uid);
+    const grace = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+    await this.killContainers(containers, grace);
+    await this.removeAll();
+    try {
+      await this.deps.client.deletePod(this.pod.metadata.namespace!, this.pod.metadata.name!, { gracePeriodSeconds: 0, uid: this.uid });
+    } catch (err) {
+      if (!(err instanceof ApiStatusError && (err.code === 404 || err.code === 409))) throw err;
+    }
+    this.log.info({ grace }, 'pod terminated');
+    this.finish();
+  }
+
+  /** killContainer for every running app/init container in parallel, then the sandbox. */
+  private async killContainers(containers: RuntimeContainer[], grace: number): Promise<void> {
+    const running = containers.filter((c) => c.kind !== 'sandbox' && c.state === 'running');
+    await Promise.all(
+      running.map(async (c) => {
+        const spec = [...this.pod.spec.containers, ...(this.pod.spec.initContainers ?? [])].find((s) => s.name === c.name);
+        if (spec) this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Stopping container ${c.name}`, fieldPath(spec, c.kind, this.pod));
+        await this.deps.runtime.stopContainer(c.id, grace);
+      }),
+    );
+    const sandboxes = containers.filter((c) => c.kind === 'sandbox' && c.state === 'running');
+    await Promise.all(sandboxes.map((s) => this.deps.runtime.stopContainer(s.id, SANDBOX_STOP_SECONDS)));
+  }
+
+  private async stopRunning(containers: RuntimeContainer[], why: string): Promise<void> {
+    if (!containers.some((c) => c.state === 'running')) return;
+    this.log.info({ why }, 'stopping the pod');
+    await this.killContainers(containers, this.pod.spec.terminationGracePeriodSeconds ?? 30);
+  }
+
+  private async removeAll(): Promise<void> {
+    const containers = await this.deps.runtime.listContainers(this.uid);
+    const apps = containers.filter((c) => c.kind !== 'sandbox');
+    await Promise.all(apps.map((c) => this.deps.runtime.removeContainer(c.id)));
+    await Promise.all(containers.filter((c) => c.kind === 'sandbox').map((c) => this.deps.runtime.removeContainer(c.id)));
+    removePodDir(this.deps.podsDir, this.uid);
+  }
+
+  // --- status
+
+  private async writeStatus(
+    containers: RuntimeContainer[],
+    override?: { phase: 'Failed'; reason: string; message: string },
+  ): Promise<string | undefined> {
+    const sandbox = containers.filter((c) => c.kind === 'sandbox').at(-1);
+    const status = generatePodStatus(
+      {
+        pod: this.pod,
+        containers,
+        waiting: this.waiting,
+        podIP: this.pod.spec.hostNetwork ? this.deps.hostIP : sandbox?.ip,
+        hostIP: this.deps.hostIP,
+        now: new Date(this.deps.clock.now()),
+      },
+      this.pod.status,
+    );
+    if (override) Object.assign(status, override);
+    const text = JSON.stringify(status);
+    if (text === this.lastStatus) return status.phase;
+    try {
+      const updated = await this.deps.client.updatePodStatus({ ...this.pod, status });
+      this.lastStatus = text;
+      this.pod = { ...this.pod, status: updated.status, metadata: { ...this.pod.metadata, resourceVersion: updated.metadata.resourceVersion } };
+    } catch (err) {
+      if (err instanceof ApiStatusError && err.code === 404) return status.phase;
+      throw err;
+    }
+    return status.phase;
+  }
+}
+
+export function fieldPath(spec: Container, kind: ContainerKind, pod: Pod): string {
+  if (kind === 'init') return `spec.initContainers{${spec.name}}`;
+  void pod;
+  return `spec.containers{${spec.name}}`;
+}
+
+function formatSeconds(s: number): string {
+  return s >= 60 && s % 60 === 0 ? `${s / 60}m0s` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
+}

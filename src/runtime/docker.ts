@@ -1,0 +1,394 @@
+// The container runtime: a CRI-like surface over Docker Engine. This is the only
+// module that talks to Docker. Every object it creates carries the labels below,
+// so that the kubelet can rebuild its whole state from Docker after a restart.
+import Docker from 'dockerode';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const PAUSE_IMAGE = 'minipod/pause:1';
+
+export const LABEL = {
+  managed: 'minipod.io/managed',
+  node: 'minipod.io/node',
+  podUid: 'io.kubernetes.pod.uid',
+  podName: 'io.kubernetes.pod.name',
+  podNamespace: 'io.kubernetes.pod.namespace',
+  container: 'io.kubernetes.container.name',
+  kind: 'minipod.io/kind',
+  attempt: 'minipod.io/attempt',
+  hash: 'minipod.io/hash',
+  sandbox: 'minipod.io/sandbox',
+} as const;
+
+export type ContainerKind = 'sandbox' | 'init' | 'app';
+
+export interface PodRef {
+  uid: string;
+  name: string;
+  namespace: string;
+}
+
+/** What the kubelet knows of one Docker container, from its labels and state. */
+export interface RuntimeContainer {
+  id: string;
+  name: string; // the pod's container name ("POD" for the sandbox)
+  kind: ContainerKind;
+  pod: PodRef;
+  attempt: number;
+  hash: string;
+  sandboxId: string; // the pause container this one joined ('' for a sandbox)
+  image: string;
+  imageID: string;
+  state: 'created' | 'running' | 'exited' | 'unknown';
+  exitCode: number;
+  oomKilled: boolean;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  ip?: string;
+  error?: string;
+}
+
+export interface Mount {
+  hostPath: string;
+  containerPath: string;
+  readOnly?: boolean;
+}
+
+export interface ContainerConfig {
+  name: string;
+  kind: ContainerKind;
+  attempt: number;
+  hash: string;
+  image: string;
+  entrypoint?: string[];
+  cmd?: string[];
+  env: string[];
+  workingDir?: string;
+  mounts: Mount[];
+  user?: string;
+  readOnlyRootfs?: boolean;
+  memoryBytes?: number;
+  nanoCpus?: number;
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  noNewPrivileges?: boolean;
+  tty?: boolean;
+  stdin?: boolean;
+  groupAdd?: string[];
+}
+
+export interface SandboxConfig {
+  hostname: string;
+  hostNetwork: boolean;
+  ports: { containerPort: number; hostPort: number; hostIP: string; protocol: string }[];
+  attempt: number;
+}
+
+export interface ContainerEvent {
+  action: string; // die, start, oom, destroy
+  id: string;
+  podUid: string;
+  container: string;
+  exitCode?: number;
+}
+
+export class ImageError extends Error {
+  constructor(
+    readonly reason: 'ErrImagePull' | 'ErrImageNeverPull' | 'InvalidImageName',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const exec = promisify(execFile);
+
+export class DockerRuntime {
+  readonly docker: Docker;
+
+  constructor(
+    readonly nodeName: string,
+    dockerHost?: string,
+  ) {
+    this.docker = new Docker(dockerOptions(dockerHost));
+  }
+
+  async ping(): Promise<void> {
+    await this.docker.ping();
+  }
+
+  async version(): Promise<string> {
+    return (await this.docker.version()).Version;
+  }
+
+  private podLabels(pod: PodRef, name: string, kind: ContainerKind, attempt: number, hash: string): Record<string, string> {
+    return {
+      [LABEL.managed]: 'true',
+      [LABEL.node]: this.nodeName,
+      [LABEL.podUid]: pod.uid,
+      [LABEL.podName]: pod.name,
+      [LABEL.podNamespace]: pod.namespace,
+      [LABEL.container]: name,
+      [LABEL.kind]: kind,
+      [LABEL.attempt]: String(attempt),
+      [LABEL.hash]: hash,
+    };
+  }
+
+  /** Creates and starts the pause container that holds the pod's namespaces. */
+  async runSandbox(pod: PodRef, cfg: SandboxConfig): Promise<RuntimeContainer> {
+    await this.ensurePauseImage();
+    const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    const exposed: Record<string, object> = {};
+    for (const p of cfg.ports) {
+      const key = `${p.containerPort}/${p.protocol.toLowerCase()}`;
+      exposed[key] = {};
+      (portBindings[key] ??= []).push({ HostIp: p.hostIP, HostPort: String(p.hostPort) });
+    }
+    const container = await this.docker.createContainer({
+      name: dockerName(pod, 'POD', cfg.attempt),
+      Image: PAUSE_IMAGE,
+      Hostname: cfg.hostNetwork ? undefined : cfg.hostname,
+      Labels: this.podLabels(pod, 'POD', 'sandbox', cfg.attempt, ''),
+      ExposedPorts: exposed,
+      HostConfig: {
+        IpcMode: 'shareable',
+        NetworkMode: cfg.hostNetwork ? 'host' : 'bridge',
+        PortBindings: portBindings,
+        RestartPolicy: { Name: 'no' },
+      },
+    });
+    await container.start();
+    return this.inspect(container.id);
+  }
+
+  /** Creates (does not start) a container joined to the sandbox's namespaces. */
+  async createContainer(pod: PodRef, sandbox: RuntimeContainer, cfg: ContainerConfig, shareProcessNamespace: boolean): Promise<string> {
+    const join = `container:${sandbox.id}`;
+    const c = await this.docker.createContainer({
+      name: dockerName(pod, cfg.name, cfg.attempt),
+      Image: cfg.image,
+      Entrypoint: cfg.entrypoint,
+      Cmd: cfg.cmd,
+      Env: cfg.env,
+      WorkingDir: cfg.workingDir,
+      User: cfg.user,
+      Tty: cfg.tty,
+      OpenStdin: cfg.stdin,
+      StdinOnce: false,
+      Labels: { ...this.podLabels(pod, cfg.name, cfg.kind, cfg.attempt, cfg.hash), [LABEL.sandbox]: sandbox.id },
+      HostConfig: {
+        NetworkMode: join,
+        IpcMode: join,
+        PidMode: shareProcessNamespace ? join : undefined,
+        Binds: cfg.mounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
+        ReadonlyRootfs: cfg.readOnlyRootfs,
+        Memory: cfg.memoryBytes,
+        NanoCpus: cfg.nanoCpus,
+        CapAdd: cfg.capAdd,
+        CapDrop: cfg.capDrop,
+        Privileged: cfg.privileged,
+        SecurityOpt: cfg.noNewPrivileges ? ['no-new-privileges'] : undefined,
+        GroupAdd: cfg.groupAdd,
+        RestartPolicy: { Name: 'no' },
+      },
+    });
+    return c.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.docker.getContainer(id).start();
+  }
+
+  /** SIGTERM (or the image's stop signal), then SIGKILL after `graceSeconds`. */
+  async stopContainer(id: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: Math.max(0, Math.round(graceSeconds)) });
+    } catch (err) {
+      if (!isGone(err) && !isNotModified(err)) throw err;
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      if (!isGone(err) && !isRemovalInProgress(err)) throw err;
+    }
+  }
+
+  async inspect(id: string): Promise<RuntimeContainer> {
+    return fromInspect(await this.docker.getContainer(id).inspect());
+  }
+
+  /** Every container of this node (or of one pod), newest attempt last. */
+  async listContainers(podUid?: string): Promise<RuntimeContainer[]> {
+    const label = [`${LABEL.node}=${this.nodeName}`];
+    if (podUid) label.push(`${LABEL.podUid}=${podUid}`);
+    const list = await this.docker.listContainers({ all: true, filters: { label } });
+    const out = await Promise.all(
+      list.map((c) =>
+        this.inspect(c.Id).catch((err) => {
+          if (isGone(err)) return undefined;
+          throw err;
+        }),
+      ),
+    );
+    return out.filter((c): c is RuntimeContainer => !!c).sort((a, b) => a.attempt - b.attempt);
+  }
+
+  async imagePresent(image: string): Promise<{ id: string; size: number } | undefined> {
+    try {
+      const info = await this.docker.getImage(image).inspect();
+      return { id: info.Id, size: info.Size };
+    } catch (err) {
+      if (isGone(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Pulls an image; resolves with the pulled image's id and size. */
+  async pullImage(image: string): Promise<{ id: string; size: number }> {
+    const ref = image.includes(':') || image.includes('@') ? image : `${image}:latest`;
+    try {
+      const stream = await this.docker.pull(ref);
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
+          const failed = err ?? output.find((o) => o.error);
+          if (failed) reject(new Error(err ? err.message : (failed as { error: string }).error));
+          else resolve();
+        });
+      });
+    } catch (err) {
+      throw new ImageError('ErrImagePull', `failed to pull image "${image}": ${dockerMessage(err)}`);
+    }
+    const present = await this.imagePresent(ref);
+    if (!present) throw new ImageError('ErrImagePull', `image "${image}" is missing after its pull`);
+    return present;
+  }
+
+  /** Builds the pause image from images/pause/pause.c when it is missing. */
+  async ensurePauseImage(): Promise<void> {
+    if (await this.imagePresent(PAUSE_IMAGE)) return;
+    const script = fileURLToPath(new URL('../../scripts/build-images.sh', import.meta.url));
+    await exec('bash', [script, 'pause'], { env: { ...process.env, DOCKER_HOST: this.dockerHostEnv() } });
+  }
+
+  private dockerHostEnv(): string {
+    const o = this.docker.modem as unknown as { socketPath?: string; host?: string; port?: number };
+    return o.socketPath ? `unix://${o.socketPath}` : `tcp://${o.host}:${o.port}`;
+  }
+
+  /**
+   * Follows Docker's event stream for this node's containers and calls `onEvent`
+   * for each die/start/oom/destroy. Reconnects when the stream breaks (e.g. dockerd
+   * restarts); `onReconnect` lets the caller resync what it may have missed.
+   */
+  watchEvents(onEvent: (e: ContainerEvent) => void, onReconnect: () => void): { stop(): void } {
+    let stopped = false;
+    let current: NodeJS.ReadableStream | undefined;
+    const connect = async (first: boolean) => {
+      while (!stopped) {
+        try {
+          const stream = (await this.docker.getEvents({
+            filters: { type: ['container'], label: [`${LABEL.node}=${this.nodeName}`], event: ['die', 'start', 'oom', 'destroy'] },
+          })) as NodeJS.ReadableStream;
+          current = stream;
+          if (!first) onReconnect();
+          first = false;
+          let buf = '';
+          stream.on('data', (chunk: Buffer) => {
+            buf += chunk.toString('utf8');
+            let nl: number;
+            while ((nl = buf.indexOf('\n')) >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              if (!line.trim()) continue;
+              const ev = JSON.parse(line) as { Action: string; id: string; Actor: { Attributes: Record<string, string> } };
+              const attrs = ev.Actor?.Attributes ?? {};
+              onEvent({
+                action: ev.Action,
+                id: ev.id,
+                podUid: attrs[LABEL.podUid] ?? '',
+                container: attrs[LABEL.container] ?? '',
+                exitCode: attrs.exitCode !== undefined ? Number(attrs.exitCode) : undefined,
+              });
+            }
+          });
+          await new Promise<void>((resolve) => {
+            stream.on('end', resolve);
+            stream.on('error', resolve);
+            stream.on('close', resolve);
+          });
+        } catch {
+          // Docker is unreachable: try again shortly.
+        }
+        if (!stopped) await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    void connect(true);
+    return {
+      stop: () => {
+        stopped = true;
+        (current as unknown as { destroy?: () => void })?.destroy?.();
+      },
+    };
+  }
+}
+
+function dockerOptions(host?: string): Docker.DockerOptions {
+  const h = host ?? process.env.DOCKER_HOST;
+  if (!h || h.startsWith('unix://')) return { socketPath: h ? h.slice('unix://'.length) : '/var/run/docker.sock' };
+  const u = new URL(h.replace(/^tcp:/, 'http:'));
+  return { host: u.hostname, port: Number(u.port || 2375) };
+}
+
+/** Docker names are unique per engine: the pod uid keeps runs and pods apart. */
+export function dockerName(pod: PodRef, container: string, attempt: number): string {
+  return `minipod_${container}_${pod.name}_${pod.namespace}_${pod.uid}_${attempt}`;
+}
+
+function fromInspect(info: Docker.ContainerInspectInfo): RuntimeContainer {
+  const l = info.Config.Labels ?? {};
+  const s = info.State;
+  const zero = (t?: string) => (!t || t.startsWith('0001-') ? undefined : t);
+  const state = s.Running ? 'running' : s.Status === 'created' ? 'created' : s.Status === 'exited' || s.Status === 'dead' ? 'exited' : 'unknown';
+  const ip = (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || Object.values(info.NetworkSettings?.Networks ?? {})[0]?.IPAddress || undefined;
+  return {
+    id: info.Id,
+    name: l[LABEL.container] ?? '',
+    kind: (l[LABEL.kind] ?? 'app') as ContainerKind,
+    pod: { uid: l[LABEL.podUid] ?? '', name: l[LABEL.podName] ?? '', namespace: l[LABEL.podNamespace] ?? '' },
+    attempt: Number(l[LABEL.attempt] ?? 0),
+    hash: l[LABEL.hash] ?? '',
+    sandboxId: l[LABEL.sandbox] ?? '',
+    image: info.Config.Image,
+    imageID: info.Image,
+    state,
+    exitCode: s.ExitCode,
+    oomKilled: s.OOMKilled,
+    createdAt: info.Created,
+    startedAt: zero(s.StartedAt),
+    finishedAt: state === 'exited' ? zero(s.FinishedAt) : undefined,
+    ip,
+    error: s.Error || undefined,
+  };
+}
+
+export function isGone(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}
+function isNotModified(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 304;
+}
+function isRemovalInProgress(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 409 && /already in progress/.test(dockerMessage(err));
+}
+
+export function dockerMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; reason?: string; message?: string };
+  return (e.json?.message ?? e.message ?? String(err)).replace(/^\(HTTP code \d+\) [a-z ]+ - /, '').trim();
+}

@@ -12,6 +12,7 @@ export const paths = {
   logFile: () => join(minipodHome(), 'daemon.log'),
   store: () => join(minipodHome(), 'store.db'),
   podsDir: () => join(minipodHome(), 'pods'),
+  token: () => join(minipodHome(), 'token'),
 };
 
 /** The node this daemon's kubelet registers: --node-name, $MINIPOD_NODE_NAME, or the host name. */

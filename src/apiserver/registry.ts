@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { applyPodDefaults } from '../api/defaults.js';
 import type { Binding, Event, Node, Pod } from '../api/types.js';
-import { validatePod } from '../api/validate.js';
+import { dropNulls, validatePod } from '../api/validate.js';
 import { type Resource, type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './status.js';
 
@@ -41,7 +41,7 @@ export class Registry {
 
   /** PUT of the main resource: metadata and (for pods) only mutable spec fields. */
   async update(resource: Resource, namespace: string, name: string, body: unknown): Promise<StoredObject> {
-    const next = asObject(body);
+    const next = asObject(dropNulls(body));
     const old = await this.get(resource, namespace, name);
     if (next.metadata?.name && next.metadata.name !== name) {
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
@@ -134,7 +134,7 @@ export class Registry {
   }
 
   private prepareCreate(resource: Resource, namespace: string, body: unknown): StoredObject {
-    const obj = asObject(body);
+    const obj = asObject(dropNulls(body)); // null means absent, as in Kubernetes (e.g. creationTimestamp: null)
     const meta = (obj.metadata ??= {});
     if (NAMESPACED[resource]) {
       if (meta.namespace && meta.namespace !== namespace) {

@@ -60,10 +60,15 @@ export function selects(obj: StoredObject, s: Selectors): boolean {
 export interface ApiServerOptions {
   registry: Registry;
   logger: Logger;
+  /** Bearer token required on TCP connections; the unix socket is guarded by its file mode. */
+  token?: string;
 }
 
-export function createApiServer({ registry, logger }: ApiServerOptions): http.Server {
+export function createApiServer({ registry, logger, token }: ApiServerOptions): http.Server {
   const server = http.createServer((req, res) => {
+    if (token !== undefined && req.socket.remoteAddress !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+      return send(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
+    }
     handle(registry, req, res).catch((err) => {
       const apiErr =
         err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);

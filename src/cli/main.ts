@@ -67,6 +67,8 @@ function program(): Command {
     .option('--node-labels <k=v,...>', 'extra labels for this node')
     .option('--no-kubelet', 'serve the API and schedule, but run no pods here')
     .option('--docker-host <url>', 'Docker Engine to use (default: $DOCKER_HOST or unix:///var/run/docker.sock)')
+    .option('--listen <host:port>', 'also serve the API on TCP, for kubectl, client libraries and node agents')
+    .option('--token-file <path>', 'bearer token that TCP clients must send (default: $MINIPOD_HOME/token, created if missing)')
     .addHelpText('after', '\nExamples:\n  minipod daemon start\n  minipod daemon status\n  minipod daemon stop\n  minipod daemon --node-labels disk=ssd   # in the foreground')
     .action(async (opts) => (await import('./commands/daemon.js')).runForeground(opts));
   daemon

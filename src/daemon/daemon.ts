@@ -1,7 +1,8 @@
 // `minipod daemon`: the API server, the scheduler and this machine's kubelet in
 // one process. The scheduler and the kubelet reach the API server only through
 // the API client over its socket, exactly as if they ran elsewhere.
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
 import { Registry } from '../apiserver/registry.js';
@@ -19,6 +20,9 @@ export interface DaemonOptions {
   kubelet: boolean;
   dockerHost?: string;
   logToStdout?: boolean;
+  /** Also serve the API on TCP (HOST:PORT), guarded by a bearer token. */
+  listen?: string;
+  tokenFile?: string;
 }
 
 export interface RunningDaemon {
@@ -33,9 +37,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     opts.logToStdout ? pino.destination(1) : pino.destination({ dest: paths.logFile(), sync: false, mkdir: true }),
   );
   const store = new SqliteStore(paths.store());
-  const server = createApiServer({ registry: new Registry(store), logger: logger.child({ component: 'apiserver' }) });
+  const token = opts.listen ? loadToken(opts.tokenFile ?? paths.token()) : undefined;
+  const server = createApiServer({ registry: new Registry(store), logger: logger.child({ component: 'apiserver' }), token });
   await listenOnSocket(server, paths.socket());
   logger.info({ socket: paths.socket() }, 'API server listening');
+  let tcp: http.Server | undefined;
+  if (opts.listen) {
+    tcp = createApiServer({ registry: new Registry(store), logger: logger.child({ component: 'apiserver' }), token });
+    await listenOnTcp(tcp, opts.listen);
+    logger.info({ listen: opts.listen }, 'API server listening on TCP');
+  }
 
   const client = new Client({ socketPath: paths.socket() });
   const scheduler = new Scheduler(client, logger);
@@ -53,10 +64,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       await kubelet?.stop();
       scheduler.stop();
       client.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      for (const s of [server, tcp]) {
+        if (!s) continue;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections();
+        });
+      }
       await store.close();
       rmSync(paths.socket(), { force: true });
       logger.info('daemon stopped');
@@ -65,12 +79,31 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   };
 }
 
+/** The token in `file`, created (random, mode 0600) when the file does not exist. */
+function loadToken(file: string): string {
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
+  const token = readFileSync(file, 'utf8').trim();
+  if (!token) throw new Error(`the token file ${file} is empty`);
+  return token;
+}
+
+function listenOnTcp(server: http.Server, address: string): Promise<void> {
+  const m = /^(.*):(\d+)$/.exec(address);
+  if (!m) throw new Error(`--listen wants HOST:PORT, got "${address}"`);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), m[1].replace(/^\[|\]$/g, ''), () => resolve());
+  });
+}
+
 function listenOnSocket(server: http.Server, socket: string): Promise<void> {
   rmSync(socket, { force: true });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
+    const umask = process.umask(0o177); // the socket is born 0600: only the owner may drive the daemon
     server.listen(socket, () => {
-      chmodSync(socket, 0o600); // only the owner may drive the daemon
+      process.umask(umask);
+      chmodSync(socket, 0o600);
       resolve();
     });
   });

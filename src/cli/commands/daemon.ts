@@ -12,6 +12,8 @@ export interface DaemonFlags {
   nodeLabels?: string;
   kubelet?: boolean;
   dockerHost?: string;
+  listen?: string;
+  tokenFile?: string;
 }
 
 export function parseKeyValues(text: string | undefined, flag: string): Record<string, string> {
@@ -33,6 +35,8 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
     nodeLabels: parseKeyValues(flags.nodeLabels, '--node-labels'),
     kubelet: flags.kubelet !== false,
     dockerHost: flags.dockerHost,
+    listen: flags.listen,
+    tokenFile: flags.tokenFile,
   });
   writeFileSync(paths.pidFile(), String(process.pid));
   let stopping = false;
@@ -107,6 +111,8 @@ export async function start(flags: DaemonFlags): Promise<void> {
   if (flags.nodeLabels) args.push('--node-labels', flags.nodeLabels);
   if (flags.kubelet === false) args.push('--no-kubelet');
   if (flags.dockerHost) args.push('--docker-host', flags.dockerHost);
+  if (flags.listen) args.push('--listen', flags.listen);
+  if (flags.tokenFile) args.push('--token-file', flags.tokenFile);
   const out = openSync(paths.logFile(), 'a');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: process.env });
   child.unref();

@@ -95,6 +95,12 @@ export interface ContainerEvent {
   exitCode?: number;
 }
 
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+  timedOut: boolean;
+}
+
 export class ImageError extends Error {
   constructor(
     readonly reason: 'ErrImagePull' | 'ErrImageNeverPull' | 'InvalidImageName',
@@ -218,6 +224,39 @@ export class DockerRuntime {
     } catch (err) {
       if (!isGone(err) && !isRemovalInProgress(err)) throw err;
     }
+  }
+
+  /**
+   * Runs a command inside a running container (hooks, exec probes). Output is
+   * capped at `maxOutput` bytes; at the timeout the result is { timedOut: true }
+   * (Docker cannot kill an exec, so its process may linger until it ends).
+   */
+  async execIn(id: string, cmd: string[], timeoutMs: number, maxOutput = 10 * 1024): Promise<ExecResult> {
+    const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      if (output.length < maxOutput) output += chunk.toString('utf8').slice(0, maxOutput - output.length);
+    };
+    const sink = { write: (c: Buffer) => (collect(c), true) } as unknown as NodeJS.WritableStream;
+    this.docker.modem.demuxStream(stream, sink, sink);
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      ended.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      (stream as unknown as { destroy(): void }).destroy();
+      return { exitCode: -1, output, timedOut: true };
+    }
+    const info = await exec.inspect();
+    return { exitCode: info.ExitCode ?? -1, output, timedOut: false };
   }
 
   async inspect(id: string): Promise<RuntimeContainer> {

@@ -31,10 +31,37 @@ start_docker() {
   exit 1
 }
 
+# A real registry on 127.0.0.1:5000 (Docker treats loopback registries as insecure,
+# so no TLS is needed) holding the test image, for the image pull policy tests.
+REGISTRY_DIR=/var/lib/minipod-registry
+start_registry() {
+  need_pkg docker-registry docker-registry
+  if ! curl -sf http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then
+    log "starting docker-registry on 127.0.0.1:5000"
+    as_root mkdir -p "$REGISTRY_DIR/data"
+    as_root sh -c "cat >$REGISTRY_DIR/config.yml" <<CONFIG
+version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $REGISTRY_DIR/data}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:5000}
+CONFIG
+    as_root sh -c "nohup docker-registry serve $REGISTRY_DIR/config.yml >/var/log/minipod-registry.log 2>&1 &"
+    for _ in $(seq 1 60); do curl -sf http://127.0.0.1:5000/v2/ >/dev/null 2>&1 && break; sleep 0.25; done
+  fi
+  if ! curl -sf http://127.0.0.1:5000/v2/minipod/testbox/manifests/1 -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json'; then
+    log "pushing the test image to the local registry"
+    docker tag minipod/testbox:1 127.0.0.1:5000/minipod/testbox:1
+    docker push -q 127.0.0.1:5000/minipod/testbox:1 >/dev/null
+    docker rmi 127.0.0.1:5000/minipod/testbox:1 >/dev/null
+  fi
+}
+
 start_docker
 need_pkg cc gcc libc6-dev
 need_pkg busybox busybox-static
+need_pkg curl curl
 scripts/build-images.sh
+start_registry
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing node modules"

@@ -18,6 +18,7 @@ import {
 import type { Backoff } from './backoff.js';
 import type { Clock } from './clock.js';
 import { buildContainerConfig, containerHash, type PodContext } from './container-config.js';
+import { describeHandler, runHook } from './hooks.js';
 import { pullImageIfNeeded } from './images.js';
 import { attemptsOf, generatePodStatus, type Waiting } from './status.js';
 import { prepareVolumes, removePodDir } from './volumes.js';
@@ -38,6 +39,8 @@ export interface PodWorkerDeps {
 }
 
 const SANDBOX_STOP_SECONDS = 2;
+const MIN_GRACE_AFTER_PRESTOP_SECONDS = 2;
+const POST_START_TIMEOUT_MS = 5 * 60_000;
 
 export class PodWorker {
   private pod: Pod;
@@ -288,7 +291,30 @@ export class PodWorker {
     } catch (err) {
       // Docker leaves the container created with exit code 128: shown as StartError.
       recorder.event(this.pod, 'Warning', 'Failed', `Error: failed to start container "${spec.name}": ${dockerMessage(err)}`, path);
+      return;
     }
+    if (spec.lifecycle?.postStart) await this.postStart(spec, id, ctx, path);
+  }
+
+  /**
+   * postStart runs right after the start and blocks this pod's sync (the container
+   * is not reported Running until it returns); a failure kills the container,
+   * whose restart then follows the restart policy and back-off.
+   */
+  private async postStart(spec: Container, id: string, ctx: PodContext, path: string): Promise<void> {
+    const hook = spec.lifecycle!.postStart!;
+    const result = await runHook(this.deps.runtime, hook, { containerId: id, podIP: ctx.podIP, spec }, POST_START_TIMEOUT_MS);
+    if (result.ok) return;
+    const m = this.pod.metadata;
+    this.deps.recorder.event(
+      this.pod,
+      'Warning',
+      'FailedPostStartHook',
+      `${describeHandler(hook)} for Container "${spec.name}" in Pod "${m.name}_${m.namespace}(${m.uid})" failed - error: ${result.message}`,
+      path,
+    );
+    const container = await this.deps.runtime.inspect(id);
+    await this.killContainer(container, this.pod.spec.terminationGracePeriodSeconds ?? 30, 'FailedPostStartHook');
   }
 
   /** Keeps the latest two attempts of a container (the current and `--previous`). */
@@ -337,15 +363,41 @@ export class PodWorker {
   /** killContainer for every running app/init container in parallel, then the sandbox. */
   private async killContainers(containers: RuntimeContainer[], grace: number): Promise<void> {
     const running = containers.filter((c) => c.kind !== 'sandbox' && c.state === 'running');
-    await Promise.all(
-      running.map(async (c) => {
-        const spec = [...this.pod.spec.containers, ...(this.pod.spec.initContainers ?? [])].find((s) => s.name === c.name);
-        if (spec) this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Stopping container ${c.name}`, fieldPath(spec, c.kind, this.pod));
-        await this.deps.runtime.stopContainer(c.id, grace);
-      }),
-    );
+    await Promise.all(running.map((c) => this.killContainer(c, grace)));
     const sandboxes = containers.filter((c) => c.kind === 'sandbox' && c.state === 'running');
     await Promise.all(sandboxes.map((s) => this.deps.runtime.stopContainer(s.id, SANDBOX_STOP_SECONDS)));
+  }
+
+  /**
+   * killContainer: the preStop hook (inside the grace period), then the stop
+   * signal, then SIGKILL when what is left of the grace period ends — never less
+   * than 2 s after a preStop, as the kubelet's minimumGracePeriodInSeconds.
+   */
+  private async killContainer(c: RuntimeContainer, grace: number, reason = 'Killing'): Promise<void> {
+    const spec = [...this.pod.spec.containers, ...(this.pod.spec.initContainers ?? [])].find((s) => s.name === c.name);
+    const path = spec ? fieldPath(spec, c.kind, this.pod) : undefined;
+    if (reason === 'Killing') this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Stopping container ${c.name}`, path);
+    const preStop = spec?.lifecycle?.preStop;
+    if (spec && preStop && grace > 0) {
+      const started = this.deps.clock.now();
+      const result = await runHook(this.deps.runtime, preStop, { containerId: c.id, podIP: this.podIP(), spec }, grace * 1000);
+      if (!result.ok) {
+        const m = this.pod.metadata;
+        this.deps.recorder.event(
+          this.pod,
+          'Warning',
+          'FailedPreStopHook',
+          `${describeHandler(preStop)} for Container "${c.name}" in Pod "${m.name}_${m.namespace}(${m.uid})" failed - error: ${result.message}`,
+          path,
+        );
+      }
+      grace = Math.max(grace - Math.floor((this.deps.clock.now() - started) / 1000), MIN_GRACE_AFTER_PRESTOP_SECONDS);
+    }
+    await this.deps.runtime.stopContainer(c.id, grace);
+  }
+
+  private podIP(): string | undefined {
+    return this.pod.status?.podIP;
   }
 
   private async stopRunning(containers: RuntimeContainer[], why: string): Promise<void> {

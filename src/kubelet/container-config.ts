@@ -2,6 +2,8 @@
 // args, the environment ($(VAR) expansion, fieldRef, resourceFieldRef, the
 // kubernetes service variables), volumes, limits and the security context.
 import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Container, Pod } from '../api/types.js';
 import { parseQuantity } from '../api/quantity.js';
 import type { ContainerConfig, ContainerKind, Mount } from '../runtime/docker.js';
@@ -12,6 +14,8 @@ export interface PodContext {
   podIP?: string;
   hostIP?: string;
   volumeDirs: Map<string, string>; // volume name → host path
+  /** Host folder for the files mounted at each container's terminationMessagePath. */
+  terminationLogDir?: string;
   /** Where pods reach the API server, for the KUBERNETES_SERVICE_* variables. */
   apiHost?: string;
   apiPort?: number;
@@ -99,12 +103,25 @@ export function containerEnv(c: Container, ctx: PodContext): string[] {
   return [...vars].map(([k, v]) => `${k}=${v}`);
 }
 
-function mounts(c: Container, ctx: PodContext): Mount[] {
-  return (c.volumeMounts ?? []).map((m) => {
+function mounts(c: Container, ctx: PodContext, attempt: number): Mount[] {
+  const out = (c.volumeMounts ?? []).map((m) => {
     const dir = ctx.volumeDirs.get(m.name);
     if (!dir) throw new Error(`volume "${m.name}" of container "${c.name}" is not prepared`);
     return { hostPath: m.subPath ? `${dir}/${m.subPath}` : dir, containerPath: m.mountPath, readOnly: m.readOnly };
   });
+  if (ctx.terminationLogDir) {
+    // As the kubelet does: a fresh file per attempt, where the container may leave its last words.
+    const file = terminationLogFile(ctx.terminationLogDir, c.name, attempt);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, '', { mode: 0o666 });
+    chmodSync(file, 0o666);
+    out.push({ hostPath: file, containerPath: c.terminationMessagePath ?? '/dev/termination-log', readOnly: false });
+  }
+  return out;
+}
+
+export function terminationLogFile(dir: string, container: string, attempt: number): string {
+  return join(dir, container, String(attempt));
 }
 
 export function buildContainerConfig(c: Container, kind: ContainerKind, attempt: number, ctx: PodContext): ContainerConfig {
@@ -126,7 +143,7 @@ export function buildContainerConfig(c: Container, kind: ContainerKind, attempt:
     cmd: c.args?.map((s) => expand(s, vars)),
     env: envList,
     workingDir: c.workingDir,
-    mounts: mounts(c, ctx),
+    mounts: mounts(c, ctx, attempt),
     user: uid !== undefined ? (gid !== undefined ? `${uid}:${gid}` : String(uid)) : gid !== undefined ? `0:${gid}` : undefined,
     readOnlyRootfs: sec.readOnlyRootFilesystem,
     memoryBytes: limits.memory !== undefined ? Math.round(parseQuantity(limits.memory)) : undefined,

@@ -2,6 +2,8 @@
 // (pkg/kubelet/pod_workers.go). Each sync compares the pod's spec with what Docker
 // shows and takes the next steps (computePodActions): sandbox, init containers in
 // order, app containers with restart policy and back-off; then writes the status.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Container, Pod } from '../api/types.js';
 import type { Client } from '../client/client.js';
@@ -17,11 +19,11 @@ import {
 } from '../runtime/docker.js';
 import type { Backoff } from './backoff.js';
 import type { Clock } from './clock.js';
-import { buildContainerConfig, containerHash, type PodContext } from './container-config.js';
+import { buildContainerConfig, containerHash, type PodContext, terminationLogFile } from './container-config.js';
 import { describeHandler, runHook } from './hooks.js';
 import { pullImageIfNeeded } from './images.js';
 import { attemptsOf, generatePodStatus, type Waiting } from './status.js';
-import { prepareVolumes, removePodDir } from './volumes.js';
+import { podDir, prepareVolumes, removePodDir } from './volumes.js';
 
 export interface PodWorkerDeps {
   runtime: DockerRuntime;
@@ -180,6 +182,7 @@ export class PodWorker {
       podIP: this.pod.spec.hostNetwork ? this.deps.hostIP : sandbox.ip,
       hostIP: this.deps.hostIP,
       volumeDirs: prepareVolumes(this.deps.podsDir, this.pod),
+      terminationLogDir: join(podDir(this.deps.podsDir, this.uid), 'containers'),
       apiHost: this.deps.apiHost,
       apiPort: this.deps.apiPort,
     };
@@ -190,11 +193,25 @@ export class PodWorker {
   /** True when every init container has completed in the current sandbox. */
   private async syncInitContainers(containers: RuntimeContainer[], sandbox: RuntimeContainer, ctx: PodContext): Promise<boolean> {
     const inSandbox = containers.filter((c) => c.sandboxId === sandbox.id);
-    // Once an app container runs in this sandbox, init containers are not re-run.
-    if (inSandbox.some((c) => c.kind === 'app')) return true;
+    // Once an app container runs in this sandbox, init containers are not re-run;
+    // sidecars (restartPolicy: Always) are kept running beside the app containers.
+    if (inSandbox.some((c) => c.kind === 'app')) {
+      for (const spec of (this.pod.spec.initContainers ?? []).filter(isSidecar)) {
+        const all = attemptsOf(containers, spec.name, 'init');
+        if (all.at(-1)?.state !== 'running') await this.startWithBackoff(spec, 'init', all.at(-1), sandbox, ctx);
+      }
+      return true;
+    }
     for (const spec of this.pod.spec.initContainers ?? []) {
       const all = attemptsOf(containers, spec.name, 'init');
       const current = all.filter((c) => c.sandboxId === sandbox.id).at(-1);
+      if (isSidecar(spec)) {
+        // A sidecar need only have started before the next container starts.
+        if (current?.state === 'running') continue;
+        await this.startWithBackoff(spec, 'init', all.at(-1), sandbox, ctx);
+        if (!this.waiting.has(spec.name)) this.requestSync(); // go on once it runs
+        return false;
+      }
       if (current?.state === 'running') return false;
       if (current?.state === 'exited' && current.exitCode === 0) continue;
       if (current?.state === 'exited' && this.pod.spec.restartPolicy === 'Never') return false; // pod fails
@@ -362,8 +379,14 @@ export class PodWorker {
 
   /** killContainer for every running app/init container in parallel, then the sandbox. */
   private async killContainers(containers: RuntimeContainer[], grace: number): Promise<void> {
+    // App containers first, then sidecars (in reverse order), then the sandbox.
     const running = containers.filter((c) => c.kind !== 'sandbox' && c.state === 'running');
-    await Promise.all(running.map((c) => this.killContainer(c, grace)));
+    const sidecars = (this.pod.spec.initContainers ?? []).filter(isSidecar).map((s) => s.name);
+    const isSidecarContainer = (c: RuntimeContainer) => c.kind === 'init' && sidecars.includes(c.name);
+    await Promise.all(running.filter((c) => !isSidecarContainer(c)).map((c) => this.killContainer(c, grace)));
+    for (const name of [...sidecars].reverse()) {
+      await Promise.all(running.filter((c) => isSidecarContainer(c) && c.name === name).map((c) => this.killContainer(c, grace)));
+    }
     const sandboxes = containers.filter((c) => c.kind === 'sandbox' && c.state === 'running');
     await Promise.all(sandboxes.map((s) => this.deps.runtime.stopContainer(s.id, SANDBOX_STOP_SECONDS)));
   }
@@ -416,11 +439,33 @@ export class PodWorker {
 
   // --- status
 
+  private messages = new Map<string, string>(); // container id → termination message, read once
+
+  /** terminationMessagePath's file, or with FallbackToLogsOnError the log's tail after a failure. */
+  private async fillTerminationMessages(containers: RuntimeContainer[]): Promise<void> {
+    const specs = [...this.pod.spec.containers, ...(this.pod.spec.initContainers ?? [])];
+    for (const c of containers) {
+      if (c.kind === 'sandbox' || c.state !== 'exited') continue;
+      let message = this.messages.get(c.id);
+      if (message === undefined) {
+        const spec = specs.find((s) => s.name === c.name);
+        message = readMessage(terminationLogFile(join(podDir(this.deps.podsDir, this.uid), 'containers'), c.name, c.attempt));
+        if (!message && c.exitCode !== 0 && spec?.terminationMessagePolicy === 'FallbackToLogsOnError') {
+          const tail = await this.deps.runtime.tailLogs(c.id, FALLBACK_LOG_LINES).catch(() => '');
+          message = tail.slice(-FALLBACK_LOG_BYTES);
+        }
+        this.messages.set(c.id, message);
+      }
+      if (message) c.message = message;
+    }
+  }
+
   private async writeStatus(
     containers: RuntimeContainer[],
     override?: { phase: 'Failed'; reason: string; message: string },
   ): Promise<string | undefined> {
     const sandbox = containers.filter((c) => c.kind === 'sandbox').at(-1);
+    await this.fillTerminationMessages(containers);
     const status = generatePodStatus(
       {
         pod: this.pod,
@@ -444,6 +489,23 @@ export class PodWorker {
       throw err;
     }
     return status.phase;
+  }
+}
+
+/** A sidecar is an init container with restartPolicy Always (KEP-753). */
+export function isSidecar(c: Container): boolean {
+  return c.restartPolicy === 'Always';
+}
+
+const MAX_MESSAGE_BYTES = 4096;
+const FALLBACK_LOG_LINES = 80;
+const FALLBACK_LOG_BYTES = 2048;
+
+function readMessage(file: string): string {
+  try {
+    return readFileSync(file).subarray(0, MAX_MESSAGE_BYTES).toString('utf8');
+  } catch {
+    return '';
   }
 }
 

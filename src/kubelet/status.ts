@@ -36,7 +36,7 @@ export function terminatedState(c: RuntimeContainer): ContainerState {
     terminated: {
       exitCode: c.exitCode,
       reason: terminatedReason(c),
-      ...(c.error ? { message: c.error } : {}),
+      ...(c.message || c.error ? { message: c.message || c.error } : {}),
       startedAt: c.startedAt,
       finishedAt: c.finishedAt,
       containerID: `docker://${c.id}`,
@@ -90,10 +90,16 @@ function containerStatus(spec: Container, attempts: RuntimeContainer[], input: S
 export function initStatuses(input: StatusInput): ContainerStatus[] {
   return (input.pod.spec.initContainers ?? []).map((spec) => {
     const s = containerStatus(spec, attemptsOf(input.containers, spec.name, 'init'), input, 'PodInitializing');
-    // Init containers are ready iff they completed successfully.
-    s.ready = s.state.terminated?.exitCode === 0;
+    // Init containers are ready iff they completed successfully; sidecars like app containers.
+    if (spec.restartPolicy !== 'Always') s.ready = s.state.terminated?.exitCode === 0;
     return s;
   });
+}
+
+/** An init container is done when it exited 0, or (a sidecar) once it has started. */
+function initDone(pod: Pod, s: ContainerStatus): boolean {
+  const sidecar = pod.spec.initContainers?.find((c) => c.name === s.name)?.restartPolicy === 'Always';
+  return sidecar ? !!s.started : exitedOK(s);
 }
 
 export function appStatuses(input: StatusInput, initialized: boolean): ContainerStatus[] {
@@ -115,7 +121,7 @@ export function podPhase(pod: Pod, init: ContainerStatus[], app: ContainerStatus
       (s.state.waiting && s.lastState.terminated && s.lastState.terminated.exitCode !== 0);
     if (failed && policy === 'Never') return 'Failed';
   }
-  const initPending = init.some((s) => !exitedOK(s));
+  const initPending = init.some((s) => !initDone(pod, s));
   if (initPending && !anyAppStarted) return 'Pending';
   let running = 0;
   let waiting = 0;
@@ -151,8 +157,8 @@ function condition(type: PodCondition['type'], ok: boolean, reason?: string, mes
   };
 }
 
-function podConditions(phase: PodPhase, init: ContainerStatus[], app: ContainerStatus[]): PodCondition[] {
-  const pendingInit = init.filter((s) => !exitedOK(s)).map((s) => s.name);
+function podConditions(pod: Pod, phase: PodPhase, init: ContainerStatus[], app: ContainerStatus[]): PodCondition[] {
+  const pendingInit = init.filter((s) => !initDone(pod, s)).map((s) => s.name);
   const initialized = pendingInit.length === 0 || phase === 'Running' || phase === 'Succeeded';
   const unready = app.filter((s) => !s.ready).map((s) => s.name);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
@@ -169,11 +175,11 @@ function podConditions(phase: PodPhase, init: ContainerStatus[], app: ContainerS
 /** The pod's whole status; transition times are carried over from `previous`. */
 export function generatePodStatus(input: StatusInput, previous: PodStatus | undefined): PodStatus {
   const init = initStatuses(input);
-  const initialized = init.every(exitedOK);
+  const initialized = init.every((s) => initDone(input.pod, s));
   const app = appStatuses(input, initialized);
   const phase = podPhase(input.pod, init, app);
   const now = input.now.toISOString().replace(/\.\d+Z$/, 'Z');
-  const conditions = podConditions(phase, init, app).map((c) => {
+  const conditions = podConditions(input.pod, phase, init, app).map((c) => {
     const old = previous?.conditions?.find((p) => p.type === c.type);
     return { ...c, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now };
   });

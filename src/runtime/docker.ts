@@ -3,6 +3,7 @@
 // so that the kubelet can rebuild its whole state from Docker after a restart.
 import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
+import { type Duplex, PassThrough, type Readable, Writable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -48,6 +49,8 @@ export interface RuntimeContainer {
   finishedAt?: string;
   ip?: string;
   error?: string;
+  /** The termination message, filled in by the kubelet from terminationMessagePath or the logs. */
+  message?: string;
 }
 
 export interface Mount {
@@ -259,6 +262,19 @@ export class DockerRuntime {
     return { exitCode: info.ExitCode ?? -1, output, timedOut: false };
   }
 
+  /** The last `lines` lines of a container's output (for FallbackToLogsOnError). */
+  async tailLogs(id: string, lines: number): Promise<string> {
+    const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    // Without a TTY the stream is multiplexed: 8-byte frame headers before each chunk.
+    const out: Buffer[] = [];
+    for (let i = 0; i + 8 <= buf.length; ) {
+      const size = buf.readUInt32BE(i + 4);
+      out.push(buf.subarray(i + 8, i + 8 + size));
+      i += 8 + size;
+    }
+    return Buffer.concat(out).toString('utf8');
+  }
+
   async inspect(id: string): Promise<RuntimeContainer> {
     return fromInspect(await this.docker.getContainer(id).inspect());
   }
@@ -376,6 +392,83 @@ export class DockerRuntime {
       },
     };
   }
+
+  /**
+   * A container's log (`kubectl logs`): stdout and stderr as one stream, in the
+   * order Docker recorded them. With `follow` it stays open until the container stops.
+   * Always streamed (dockerode buffers the whole log when not following).
+   */
+  async containerLogs(id: string, opts: ContainerLogOptions): Promise<Readable> {
+    const info = await this.docker.getContainer(id).inspect();
+    const since = opts.sinceTime !== undefined ? opts.sinceTime / 1000 : 0;
+    const raw = await new Promise<Readable>((resolve, reject) => {
+      this.docker.modem.dial(
+        {
+          path: `/containers/${id}/logs?`,
+          method: 'GET',
+          isStream: true,
+          statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+          options: { stdout: true, stderr: true, follow: !!opts.follow, timestamps: !!opts.timestamps, tail: opts.tailLines ?? 'all', since },
+        },
+        (err: Error | null, data: unknown) => (err ? reject(err) : resolve(data as Readable)),
+      );
+    });
+    if (info.Config.Tty) return raw; // a TTY's output is not multiplexed
+    const out = new PassThrough();
+    const demux = new DockerStreamDemuxer(out, out);
+    pipeline(raw, demux, (err) => (err ? out.destroy(err) : out.end()));
+    out.on('close', () => raw.destroy()); // the reader went away: stop following
+    return out;
+  }
+
+  /**
+   * Starts a command in a running container with its streams attached
+   * (`kubectl exec`). Unlike `execIn`, nothing is buffered and stdin can be fed.
+   */
+  async execStream(id: string, opts: ExecStreamOptions): Promise<ExecSession> {
+    const exec = await this.docker.getContainer(id).exec({
+      Cmd: opts.command,
+      AttachStdin: opts.stdin,
+      AttachStdout: opts.stdout,
+      AttachStderr: opts.stderr,
+      Tty: opts.tty,
+    });
+    const stream = (await exec.start({ hijack: true, stdin: opts.stdin, Tty: opts.tty })) as unknown as Duplex;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (opts.tty) {
+      stream.pipe(stdout);
+      stderr.end();
+    } else {
+      pipeline(stream, new DockerStreamDemuxer(stdout, stderr), () => {
+        stdout.end();
+        stderr.end();
+      });
+    }
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    return {
+      stdin: opts.stdin ? stream : undefined,
+      stdout,
+      stderr,
+      resize: async (width, height) => {
+        await exec.resize({ w: width, h: height });
+      },
+      exitCode: async () => {
+        await ended;
+        // The stream can end a moment before Docker records the exit code.
+        for (let i = 0; ; i++) {
+          const info = await exec.inspect();
+          if (!info.Running || i >= 50) return info.ExitCode ?? -1;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      },
+      close: () => stream.destroy(),
+    };
+  }
 }
 
 function dockerOptions(host?: string): Docker.DockerOptions {
@@ -430,4 +523,61 @@ function isRemovalInProgress(err: unknown): boolean {
 export function dockerMessage(err: unknown): string {
   const e = err as { json?: { message?: string }; reason?: string; message?: string };
   return (e.json?.message ?? e.message ?? String(err)).replace(/^\(HTTP code \d+\) [a-z ]+ - /, '').trim();
+}
+
+export interface ContainerLogOptions {
+  follow?: boolean;
+  timestamps?: boolean;
+  tailLines?: number;
+  /** only lines written at or after this time (ms since the epoch) */
+  sinceTime?: number;
+}
+
+export interface ExecStreamOptions {
+  command: string[];
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
+/** A running `docker exec` with its streams: end `stdin` to close the command's input. */
+export interface ExecSession {
+  stdin?: NodeJS.WritableStream;
+  stdout: Readable;
+  stderr: Readable;
+  resize(width: number, height: number): Promise<void>;
+  /** Resolves once the command has ended. */
+  exitCode(): Promise<number>;
+  /** Detaches (Docker cannot kill an exec; a TTY's shell gets SIGHUP). */
+  close(): void;
+}
+
+/**
+ * Splits Docker's multiplexed stream (8-byte frame headers: stream type, then
+ * the payload's length) into stdout and stderr, with back-pressure.
+ */
+class DockerStreamDemuxer extends Writable {
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private stdout: NodeJS.WritableStream,
+    private stderr: NodeJS.WritableStream,
+  ) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    let waitFor: NodeJS.WritableStream | undefined;
+    while (this.buf.length >= 8) {
+      const size = this.buf.readUInt32BE(4);
+      if (this.buf.length < 8 + size) break;
+      const target = this.buf[0] === 2 ? this.stderr : this.stdout;
+      if (!target.write(this.buf.subarray(8, 8 + size))) waitFor = target;
+      this.buf = this.buf.subarray(8 + size);
+    }
+    if (waitFor) waitFor.once('drain', () => done());
+    else done();
+  }
 }

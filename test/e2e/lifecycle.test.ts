@@ -202,3 +202,31 @@ describe('what else a manifest says', () => {
     expect(ps).toContain('sleep 3601'); // the other container's process
   }, 60_000);
 });
+
+describe('sidecars, termination messages, stdin', () => {
+  it('keeps a sidecar running beside the app and counts it in READY', async () => {
+    await apply('manifests/sidecar.yaml');
+    const pod = await watchPod(cluster.client, 'default', 'sidecar-demo', (p) => running(p) && p.status?.initContainerStatuses?.[0]?.state.running !== undefined, 30_000, 'Running with its sidecar');
+    const sidecar = await docker.getContainer(idOf(pod, 'log-shipper')).inspect();
+    const app = await docker.getContainer(idOf(pod, 'app')).inspect();
+    expect(Date.parse(app.State.StartedAt)).toBeGreaterThanOrEqual(Date.parse(sidecar.State.StartedAt));
+    expect(await logLine(idOf(pod, 'log-shipper'), /tick/)).toBe('tick');
+    expect((await cluster.mp(['get', 'pod', 'sidecar-demo'])).stdout).toMatch(/^sidecar-demo\s+2\/2\s+Running\s+0\s/m);
+  }, 60_000);
+
+  it('reports the termination message from the file, or from the logs on error', async () => {
+    await apply('manifests/termination-message.yaml');
+    const pod = await watchPod(cluster.client, 'default', 'last-words', (p) => p.status?.phase === 'Failed', 30_000, 'Failed');
+    const byName = Object.fromEntries(pod.status!.containerStatuses!.map((s) => [s.name, s.state.terminated]));
+    expect(byName.writer).toMatchObject({ exitCode: 1, message: 'disk full, giving up\n' });
+    expect(byName.logger).toMatchObject({ exitCode: 2, message: 'config not found\n' });
+  }, 60_000);
+
+  it('keeps a shell with stdin open running', async () => {
+    await apply('manifests/stdin-shell.yaml');
+    const pod = await watchPod(cluster.client, 'default', 'shell', running, 30_000, 'Running');
+    const info = await docker.getContainer(idOf(pod, 'shell')).inspect();
+    expect(info.Config).toMatchObject({ OpenStdin: true, Tty: true });
+    expect(info.State.Running).toBe(true);
+  }, 60_000);
+});

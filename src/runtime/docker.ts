@@ -3,6 +3,7 @@
 // so that the kubelet can rebuild its whole state from Docker after a restart.
 import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { type Duplex, PassThrough, type Readable, Writable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -232,7 +233,7 @@ export class DockerRuntime {
   /**
    * Runs a command inside a running container (hooks, exec probes). Output is
    * capped at `maxOutput` bytes; at the timeout the result is { timedOut: true }
-   * (Docker cannot kill an exec, so its process may linger until it ends).
+   * and the exec's processes are killed (see killExec), so hung probes do not pile up.
    */
   async execIn(id: string, cmd: string[], timeoutMs: number, maxOutput = 10 * 1024): Promise<ExecResult> {
     const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false });
@@ -256,6 +257,7 @@ export class DockerRuntime {
     clearTimeout(timer);
     if (timedOut) {
       (stream as unknown as { destroy(): void }).destroy();
+      await killExec(id, exec);
       return { exitCode: -1, output, timedOut: true };
     }
     const info = await exec.inspect();
@@ -508,6 +510,23 @@ function fromInspect(info: Docker.ContainerInspectInfo): RuntimeContainer {
     ip,
     error: s.Error || undefined,
   };
+}
+
+/**
+ * Docker has no API to end an exec. Its process leads its own session and process
+ * group, so kill the group from the host — only after /proc shows that the PID is
+ * in this container's cgroup (Docker may be remote, or the PID reused). Without
+ * that right or that view the process is left to end by itself.
+ */
+async function killExec(containerId: string, exec: Docker.Exec): Promise<void> {
+  try {
+    const { Pid, Running } = await exec.inspect();
+    if (!Running || !Pid) return;
+    if (!(await readFile(`/proc/${Pid}/cgroup`, 'utf8')).includes(containerId)) return;
+    process.kill(-Pid, 'SIGKILL');
+  } catch {
+    // Already gone, not on this host, or not ours to kill.
+  }
 }
 
 export function isGone(err: unknown): boolean {

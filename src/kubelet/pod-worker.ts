@@ -152,7 +152,11 @@ export class PodWorker {
   private async ensureSandbox(containers: RuntimeContainer[]): Promise<RuntimeContainer | undefined> {
     const sandboxes = containers.filter((c) => c.kind === 'sandbox');
     const current = sandboxes.at(-1);
-    if (current?.state === 'running') return current;
+    if (current?.state === 'running') {
+      // Only the newest sandbox counts: older ones (a crash mid-recreation) go.
+      await Promise.all(sandboxes.slice(0, -1).map((s) => this.deps.runtime.removeContainer(s.id)));
+      return current;
+    }
     const ran = containers.some((c) => c.kind !== 'sandbox');
     if (current && ran && this.pod.spec.restartPolicy === 'Never') return undefined; // nothing may restart
     if (current) {
@@ -231,7 +235,7 @@ export class PodWorker {
       if (current?.state === 'running') {
         if (current.hash !== containerHash(spec)) {
           this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Container ${spec.name} definition changed, will be restarted`, fieldPath(spec, 'app', this.pod));
-          await this.deps.runtime.stopContainer(current.id, this.pod.spec.terminationGracePeriodSeconds ?? 30);
+          await this.killContainer(current, this.pod.spec.terminationGracePeriodSeconds ?? 30, 'DefinitionChanged');
           await this.start(spec, 'app', current.attempt + 1, sandbox, ctx);
         }
         continue;
@@ -241,12 +245,24 @@ export class PodWorker {
         await this.start(spec, 'app', current.attempt, sandbox, ctx);
         continue;
       }
+      if (!latest && this.pod.spec.restartPolicy === 'Never' && this.attemptAfterLoss(spec.name, 'app') > 0) continue; // ran once; never again
       if (latest && !this.shouldRestart(latest)) {
         this.waiting.delete(spec.name);
         continue;
       }
       await this.startWithBackoff(spec, 'app', latest, sandbox, ctx);
     }
+  }
+
+  /**
+   * The next attempt when Docker has no container of this name any more (removed
+   * behind our back): continue the count the API last showed, so that
+   * restartCount never goes backwards.
+   */
+  private attemptAfterLoss(name: string, kind: ContainerKind): number {
+    const statuses = kind === 'init' ? this.pod.status?.initContainerStatuses : this.pod.status?.containerStatuses;
+    const last = statuses?.find((s) => s.name === name);
+    return last?.containerID ? last.restartCount + 1 : 0;
   }
 
   /** ShouldContainerBeRestarted: Never → no; OnFailure → only after a non-zero exit; Always → yes. */
@@ -275,7 +291,7 @@ export class PodWorker {
       }
       backoff.next(key);
     }
-    await this.start(spec, kind, last ? last.attempt + 1 : 0, sandbox, ctx);
+    await this.start(spec, kind, last ? last.attempt + 1 : this.attemptAfterLoss(spec.name, kind), sandbox, ctx);
     await this.collectGarbage(spec, kind);
   }
 

@@ -180,6 +180,27 @@ describe('ProbeManager', () => {
     s.mgr.podRemoved('u7');
   });
 
+  it('probes sidecars (restartable init containers) and names them in events, but not plain init containers', async () => {
+    const s = setup();
+    s.answers.set('side-ready', 'failure');
+    const p = pod('u8', [{ name: 'main' }]);
+    p.spec.initContainers = [
+      { name: 'setup', image: 'busybox:1.36', readinessProbe: exec('never') },
+      { name: 'side', image: 'busybox:1.36', restartPolicy: 'Always', readinessProbe: exec('side-ready', { failureThreshold: 1 }) },
+    ];
+    const rc = (name: string, kind: 'init' | 'app', id: string): RuntimeContainer => ({
+      id, name, kind, pod: { uid: 'u8', name: 'pod-u8', namespace: 'default' }, attempt: 0, hash: '', sandboxId: 's',
+      image: '', imageID: '', state: 'running', exitCode: 0, oomKilled: false, createdAt: '', startedAt: new Date().toISOString(),
+    });
+    s.mgr.syncPod(p, [rc('setup', 'init', 'i0'), rc('side', 'init', 'i1'), rc('main', 'app', 'a0')], '10.1.1.1');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(s.runs.map((r) => r.cmd)).toEqual(['side-ready']);
+    expect(s.mgr.readiness('u8')).toEqual(new Map([['side', false]]));
+    expect(s.events).toEqual([{ type: 'Warning', reason: 'Unhealthy', message: 'Readiness probe failed: side-ready says failure', path: 'spec.initContainers{side}' }]);
+    s.mgr.stop();
+    expect(s.mgr.workerCount()).toBe(0);
+  });
+
   it('100 pods with slow probes do not starve each other: every probe runs on its own grid', async () => {
     const s = setup();
     const t0 = Date.now();

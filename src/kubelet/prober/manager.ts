@@ -31,6 +31,7 @@ export interface ProbeManagerDeps {
 interface ContainerProbes {
   containerId: string;
   spec: Container;
+  fieldPath: string; // events name the container by it
   workers: Map<ProbeKind, ProbeWorker>;
   results: Map<ProbeKind, ProbeResult>;
 }
@@ -55,7 +56,9 @@ export class ProbeManager {
     const old = p.containers.get(spec.name);
     if (old?.containerId === containerId) return;
     if (old) this.stopContainer(old);
-    const entry: ContainerProbes = { containerId, spec, workers: new Map(), results: new Map() };
+    const sidecar = !!pod.spec.initContainers?.some((c) => c.name === spec.name);
+    const fieldPath = `spec.${sidecar ? 'initContainers' : 'containers'}{${spec.name}}`;
+    const entry: ContainerProbes = { containerId, spec, fieldPath, workers: new Map(), results: new Map() };
     p.containers.set(spec.name, entry);
     const started = typeof startedAt === 'number' ? startedAt : Date.parse(startedAt);
     for (const kind of PROBE_KINDS) {
@@ -90,12 +93,12 @@ export class ProbeManager {
 
   /**
    * Reconciles with what the runtime shows: workers for each running app container
-   * (a new container ID means new workers), none for the others.
+   * and sidecar (a new container ID means new workers), none for the others.
    */
   syncPod(pod: Pod, containers: RuntimeContainer[], podIP: string | undefined): void {
     const p = this.podEntry(pod);
-    for (const spec of pod.spec.containers) {
-      const latest = containers.filter((c) => c.kind === 'app' && c.name === spec.name).sort((a, b) => a.attempt - b.attempt).at(-1);
+    for (const { spec, kind } of probedContainers(pod)) {
+      const latest = containers.filter((c) => c.kind === kind && c.name === spec.name).sort((a, b) => a.attempt - b.attempt).at(-1);
       if (latest?.state === 'running') {
         if (hasProbe(spec)) this.containerStarted(pod, spec, latest.id, podIP, latest.startedAt ?? this.deps.clock.now());
       } else if (p.containers.has(spec.name)) {
@@ -141,6 +144,11 @@ export class ProbeManager {
     return this.resultMap(podUid, 'startup');
   }
 
+  /** The kubelet stops: every worker stops. */
+  stop(): void {
+    for (const uid of [...this.pods.keys()]) this.podRemoved(uid);
+  }
+
   /** Running workers (for tests and the daemon's own checks). */
   workerCount(): number {
     let n = 0;
@@ -152,7 +160,7 @@ export class ProbeManager {
     const out = new Map<string, boolean>();
     const p = this.pods.get(podUid);
     if (!p) return out;
-    for (const spec of p.pod.spec.containers) {
+    for (const { spec } of probedContainers(p.pod)) {
       if (!probeOf(spec, kind)) continue;
       out.set(spec.name, p.containers.get(spec.name)?.results.get(kind) === 'success');
     }
@@ -178,7 +186,7 @@ export class ProbeManager {
 
   private observed(p: PodProbes, entry: ContainerProbes, kind: ProbeKind, result: string, output: string): void {
     if (p.containers.get(entry.spec.name) !== entry) return; // a stale container
-    const path = `spec.containers{${entry.spec.name}}`;
+    const path = entry.fieldPath;
     const text = output.trimEnd();
     if (result === 'failure') this.deps.recorder.event(p.pod, 'Warning', 'Unhealthy', `${kindTitle(kind)} probe failed: ${text}`, path);
     else if (result === 'unknown') this.deps.recorder.event(p.pod, 'Warning', 'Unhealthy', `${kindTitle(kind)} probe errored: ${text}`, path);
@@ -198,6 +206,12 @@ export class ProbeManager {
     }
     if (before !== result && (kind === 'readiness' || kind === 'startup')) this.deps.onStatusChange(uid);
   }
+}
+
+/** App containers and sidecars (init containers with restartPolicy Always) are probed; other init containers never. */
+function probedContainers(pod: Pod): { spec: Container; kind: 'app' | 'init' }[] {
+  const sidecars = (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always');
+  return [...sidecars.map((spec) => ({ spec, kind: 'init' as const })), ...pod.spec.containers.map((spec) => ({ spec, kind: 'app' as const }))];
 }
 
 function isStarted(entry: ContainerProbes): boolean {

@@ -1,5 +1,8 @@
-// Field selectors (`spec.nodeName=node1,status.phase!=Failed`): equality only,
-// as Kubernetes supports them, over a fixed set of fields per resource.
+// Field selectors (`spec.nodeName=node1,status.phase!=Failed`) as apimachinery
+// parses them (pkg/fields/selector.go): terms split on unescaped commas, each
+// split at its first `!=`, `==` or `=`, values unescaped (`\\`, `\,`, `\=`); then
+// each field is checked against what the resource can select on, as the API
+// server's field label conversion functions do (pkg/apis/core/v1/conversion.go).
 export interface FieldRequirement {
   field: string;
   op: '=' | '!=';
@@ -9,7 +12,7 @@ export interface FieldRequirement {
 export const SELECTABLE_FIELDS: Record<string, string[]> = {
   pods: [
     'metadata.name', 'metadata.namespace', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName',
-    'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName',
+    'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName',
   ],
   nodes: ['metadata.name', 'spec.unschedulable'],
   events: [
@@ -17,25 +20,94 @@ export const SELECTABLE_FIELDS: Record<string, string[]> = {
     'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath',
     'reason', 'reportingComponent', 'source', 'type',
   ],
+  namespaces: ['metadata.name', 'status.phase'],
 };
+
+/** Old clients send spec.host for spec.nodeName; Kubernetes still converts it. */
+const FIELD_ALIASES: Record<string, Record<string, string>> = { pods: { 'spec.host': 'spec.nodeName' } };
+
+function splitTerms(selector: string): string[] {
+  if (!selector) return [];
+  const terms: string[] = [];
+  let start = 0;
+  let inSlash = false;
+  for (let i = 0; i < selector.length; i++) {
+    const c = selector[i];
+    if (inSlash) inSlash = false;
+    else if (c === '\\') inSlash = true;
+    else if (c === ',') {
+      terms.push(selector.slice(start, i));
+      start = i + 1;
+    }
+  }
+  terms.push(selector.slice(start));
+  return terms;
+}
+
+const OPERATORS = ['!=', '==', '='] as const;
+
+function splitTerm(term: string): { lhs: string; op: string; rhs: string } | undefined {
+  for (let i = 0; i < term.length; i++) {
+    for (const op of OPERATORS) {
+      if (term.startsWith(op, i)) return { lhs: term.slice(0, i), op, rhs: term.slice(i + op.length) };
+    }
+  }
+  return undefined;
+}
+
+/** fields.UnescapeValue. */
+export function unescapeFieldValue(s: string): string {
+  if (!/[\\,=]/.test(s)) return s;
+  let out = '';
+  let inSlash = false;
+  for (const c of s) {
+    if (inSlash) {
+      if (c !== '\\' && c !== ',' && c !== '=') throw new Error(`invalid field selector: invalid escape sequence: \\${c}`);
+      out += c;
+      inSlash = false;
+    } else if (c === '\\') {
+      inSlash = true;
+    } else if (c === ',' || c === '=') {
+      // Go prints the rune with %v: its code point.
+      throw new Error(`invalid field selector: unescaped character in value: ${c.codePointAt(0)}`);
+    } else {
+      out += c;
+    }
+  }
+  if (inSlash) throw new Error('invalid field selector: invalid escape sequence: \\');
+  return out;
+}
 
 /** Throws an Error with Kubernetes' wording for bad syntax or an unsupported field. */
 export function parseFieldSelector(text: string, resource: string): FieldRequirement[] {
   const reqs: FieldRequirement[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^([^=!]+?)\s*(==|=|!=)\s*(.*)$/.exec(part);
-    if (!m) throw new Error(`invalid selector: '${text}'; can't understand '${part}'`);
-    const field = m[1].trim();
+  for (const part of splitTerms(text).sort()) {
+    if (part === '') continue;
+    const t = splitTerm(part);
+    if (!t) throw new Error(`invalid selector: '${text}'; can't understand '${part}'`);
+    const value = unescapeFieldValue(t.rhs);
+    const field = FIELD_ALIASES[resource]?.[t.lhs] ?? t.lhs;
     const allowed = SELECTABLE_FIELDS[resource];
-    if (allowed && !allowed.includes(field)) {
-      throw new Error(`field label not supported: ${field}`);
-    }
-    reqs.push({ field, op: m[2] === '!=' ? '!=' : '=', value: m[3].trim() });
+    if (allowed && !allowed.includes(field)) throw new Error(`field label not supported: ${t.lhs}`);
+    reqs.push({ field, op: t.op === '!=' ? '!=' : '=', value });
   }
   return reqs;
 }
 
+/** The value a field selector compares, as the resource's ToSelectableFields gives it. */
 export function fieldValue(obj: unknown, path: string): string {
+  const o = obj as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  switch (path) {
+    case 'spec.hostNetwork':
+    case 'spec.unschedulable':
+      return String(Boolean(o?.spec?.[path.slice(5)]));
+    case 'status.podIPs':
+      return o?.status?.podIPs?.[0]?.ip ?? o?.status?.podIP ?? '';
+    case 'source':
+      return o?.source?.component ?? '';
+    case 'metadata.namespace':
+      return o?.metadata?.namespace ?? '';
+  }
   let cur: unknown = obj;
   for (const part of path.split('.')) {
     if (cur === null || typeof cur !== 'object') return '';
@@ -46,4 +118,9 @@ export function fieldValue(obj: unknown, path: string): string {
 
 export function matchesFields(obj: unknown, reqs: FieldRequirement[]): boolean {
   return reqs.every((r) => (fieldValue(obj, r.field) === r.value) === (r.op === '='));
+}
+
+/** fields.EscapeValue: what a client must do to a value before putting it in a selector. */
+export function escapeFieldValue(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/,/g, '\\,').replace(/=/g, '\\=');
 }

@@ -168,7 +168,7 @@ export class Registry {
     }
     if (resource === 'nodes') (obj as unknown as Node).spec ??= {};
     meta.uid = randomUUID();
-    meta.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    meta.creationTimestamp = new Date().toISOString(); // RFC 3339 with milliseconds; Kubernetes clients accept fractions
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;

@@ -43,6 +43,45 @@ function program(): Command {
     .addHelpText('after', '\nExamples:\n  minipod get pods\n  minipod get pods -o wide\n  minipod get pod web -o yaml\n  minipod get nodes')
     .action(async (type, names, opts) => (await import('./commands/get.js')).get(type, names, { ...opts, noHeaders: opts.headers === false }));
 
+  p.command('describe')
+    .description('Show a pod in detail: containers with their state and last state, conditions, volumes and events')
+    .argument('<type>', 'pod (or pod/NAME)')
+    .argument('[names...]')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('-l, --selector <selector>', 'describe the pods that match a label selector')
+    .option('--show-events', 'show the events (default)', true)
+    .option('--no-show-events', 'do not show the events')
+    .addHelpText('after', '\nExamples:\n  minipod describe pod web\n  minipod describe pod/web\n  minipod describe pods -l app=web')
+    .action(async (type, names, opts) => (await import('./commands/describe.js')).describe(type, names, opts));
+
+  p.command('logs')
+    .description("Print a container's log, as its pod's kubelet keeps it (the current or, with -p, the previous attempt)")
+    .argument('<pod>', 'pod NAME (or pod/NAME)')
+    .argument('[container]', 'the container (same as -c)')
+    .option('-c, --container <name>', 'the container; default: the kubectl.kubernetes.io/default-container annotation, else the first')
+    .option('-f, --follow', 'keep streaming new output until the container stops')
+    .option('-p, --previous', 'the previous attempt of the container: the one that crashed')
+    .option('--tail <lines>', 'only the last N lines (-1: all)', '-1')
+    .option('--timestamps', 'prefix each line with its RFC3339 timestamp')
+    .option('--since <duration>', 'only lines newer than this, e.g. 10s, 5m, 1h')
+    .option('--since-time <time>', 'only lines written at or after this RFC3339 time')
+    .option('--limit-bytes <n>', 'stop after this many bytes')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .addHelpText('after', '\nExamples:\n  minipod logs web\n  minipod logs web -c sidecar -f\n  minipod logs crashy --previous\n  minipod logs web --tail 20 --timestamps')
+    .action(async (pod, container, opts) => (await import('./commands/logs.js')).logs(pod, container, opts));
+
+  p.command('exec')
+    .description('Run a command in a running container and exit with its exit code; -it for an interactive shell')
+    .argument('[pod]', 'pod NAME (or pod/NAME)')
+    .argument('[command...]', 'the command and its arguments, after --')
+    .option('-c, --container <name>', 'the container; default: the kubectl.kubernetes.io/default-container annotation, else the first')
+    .option('-i, --stdin', "pass this terminal's stdin to the command")
+    .option('-t, --tty', 'give the command a terminal (with -i)')
+    .option('-q, --quiet', 'print only what the command prints')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .addHelpText('after', '\nExamples:\n  minipod exec web -- cat /etc/hostname\n  minipod exec web -c sidecar -- sh -c \'echo $HOSTNAME\'\n  minipod exec -it web -- sh\n  echo hello | minipod exec -i web -- cat')
+    .action(async (pod, command, opts) => (await import('./commands/exec.js')).exec(pod, command, opts));
+
   p.command('delete')
     .description('Delete pods, gracefully: SIGTERM, then SIGKILL when the grace period ends')
     .argument('[args...]', 'pod NAME... (or pod/NAME)')
@@ -59,6 +98,40 @@ function program(): Command {
     .option('--ignore-not-found', 'a missing pod is not an error')
     .addHelpText('after', '\nExamples:\n  minipod delete pod web\n  minipod delete pod web --grace-period 3\n  minipod delete pod web --grace-period=0 --force\n  minipod delete pods --all')
     .action(async (args, opts) => (await import('./commands/delete.js')).deletePods(args, opts));
+
+  p.command('run')
+    .description('Create and run a pod with one container')
+    .argument('<name>')
+    .argument('[args...]', 'arguments for the container (after --), or the command with --command')
+    .requiredOption('--image <image>', 'the container image')
+    .option('--restart <policy>', 'Always, OnFailure or Never', 'Always')
+    .option('--env <K=V>', 'an environment variable (repeatable)', collect)
+    .option('--port <port>', 'the port the container exposes')
+    .option('-l, --labels <k=v,...>', 'labels (default run=NAME)')
+    .option('--command', 'treat the arguments as the command, not as args')
+    .option('--image-pull-policy <policy>', 'Always, IfNotPresent or Never')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .addOption(new Option('--dry-run [mode]', 'only print what would be created').preset('client'))
+    .option('-o, --output <format>', 'yaml or json, with --dry-run')
+    .option('--wait', 'wait until the pod is Running')
+    .option('--timeout <duration>', 'how long --wait waits', '120s')
+    .addHelpText('after', '\nExamples:\n  minipod run web --image busybox:1.36 -- httpd -f -p 8080\n  minipod run once --image busybox:1.36 --restart Never --command -- sh -c "echo hi"\n  minipod run web --image busybox:1.36 --dry-run -o yaml')
+    .action(async (name, args, opts) => (await import('./commands/run.js')).run(name, args, opts));
+
+  p.command('trace')
+    .description("Show a pod's lifecycle as a timeline: scheduling, pulls, init containers, starts, restarts, readiness, termination")
+    .argument('<args...>', 'pod NAME (or pod/NAME)')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .addHelpText('after', '\nExamples:\n  minipod trace pod web\n  minipod trace pod/web')
+    .action(async (args, opts) => (await import('./commands/trace.js')).trace(args, opts));
+
+  p.command('completion')
+    .description('Print a shell completion script')
+    .argument('<shell>', 'bash or zsh')
+    .addHelpText('after', '\nExamples:\n  source <(minipod completion bash)\n  minipod completion zsh > "${fpath[1]}/_minipod"')
+    .action(async (shell) => {
+      process.stdout.write((await import('./commands/completion.js')).completionScript(shell, p));
+    });
 
   const daemon = p
     .command('daemon')

@@ -178,7 +178,7 @@ export function generatePodStatus(input: StatusInput, previous: PodStatus | unde
   const initialized = init.every((s) => initDone(input.pod, s));
   const app = appStatuses(input, initialized);
   const phase = podPhase(input.pod, init, app);
-  const now = input.now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = input.now.toISOString(); // millisecond precision: `minipod trace` draws with it
   const conditions = podConditions(input.pod, phase, init, app).map((c) => {
     const old = previous?.conditions?.find((p) => p.type === c.type);
     return { ...c, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now };

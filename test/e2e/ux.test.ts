@@ -1,0 +1,66 @@
+// Issue 9: what a user sees — run, trace, completion, --wait.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pod } from '../../src/api/types.js';
+import { TestCluster, watchPod } from './harness.js';
+
+const cluster = new TestCluster();
+beforeAll(() => cluster.start(), 30_000);
+afterAll(() => cluster.cleanup(), 60_000);
+
+const running = (p: Pod) => p.status?.phase === 'Running' && (p.status.containerStatuses ?? []).every((s) => s.state.running);
+
+describe('run', () => {
+  it('makes a one-container pod like kubectl run, with args after --', async () => {
+    const res = await cluster.mp(['run', 'quick', '--image', 'busybox:1.36', '--restart', 'Never', '--env', 'WHO=world', '--command', '--', 'sh', '-c', 'echo hello $WHO']);
+    expect(res).toMatchObject({ code: 0, stdout: 'pod/quick created\n' });
+    const pod = await watchPod(cluster.client, 'default', 'quick', (p) => p.status?.phase === 'Succeeded', 30_000, 'Succeeded');
+    expect(pod.metadata.labels).toEqual({ run: 'quick' });
+    expect(pod.spec.containers[0]).toMatchObject({ name: 'quick', image: 'busybox:1.36', command: ['sh', '-c', 'echo hello $WHO'], env: [{ name: 'WHO', value: 'world' }] });
+    expect(pod.spec.restartPolicy).toBe('Never');
+  }, 60_000);
+
+  it('--dry-run -o yaml prints the pod without creating it', async () => {
+    const res = await cluster.mp(['run', 'dry', '--image', 'busybox:1.36', '--dry-run', '-o', 'yaml', '--', 'sleep', '1']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('name: dry');
+    expect(res.stdout).toContain('args:\n        - sleep');
+    expect((await cluster.mp(['get', 'pod', 'dry'])).code).toBe(1);
+  });
+
+  it('refuses a bad name with the validation message', async () => {
+    const res = await cluster.mp(['run', 'Bad_Name', '--image', 'busybox:1.36']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^error: metadata\.name: Invalid value: "Bad_Name"/);
+  });
+});
+
+describe('trace', () => {
+  it('shows the lifecycle in order with durations', async () => {
+    expect((await cluster.mp(['apply', '-f', 'manifests/init-containers.yaml'])).code).toBe(0);
+    await watchPod(cluster.client, 'default', 'init-demo', (p) => running(p) && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true, 30_000, 'Ready');
+    const res = await cluster.mp(['trace', 'pod', 'init-demo']);
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trim().split('\n').slice(1);
+    const labels = lines.map((l) => l.replace(/^\s*[\d.]+s\s+\S*\s*([\d.]+s\+?)?\s+/, ''));
+    const order = ['created', `scheduled to ${cluster.node}`, 'init first ran, exited 0 (Completed)', 'init second ran, exited 0 (Completed)', 'app running'];
+    const idx = order.map((o) => labels.findIndex((l) => l === o));
+    expect(idx.every((i) => i >= 0), labels.join(' | ')).toBe(true);
+    expect([...idx].sort((a, b) => a - b)).toEqual(idx);
+    const offsets = lines.map((l) => Number(/^\s*([\d.]+)s/.exec(l)![1]));
+    expect([...offsets].sort((a, b) => a - b)).toEqual(offsets);
+    // The first init container sleeps 0.5 s: its bar says so.
+    const first = lines.find((l) => l.endsWith('init first ran, exited 0 (Completed)'))!;
+    expect(Number(/([\d.]+)s\s+init first/.exec(first)![1])).toBeGreaterThanOrEqual(0.5);
+    expect(lines.find((l) => l.endsWith('app running'))).toMatch(/[\d.]+s\+\s+app running$/);
+  }, 60_000);
+});
+
+describe('completion', () => {
+  it('prints a bash script that completes commands', async () => {
+    const res = await cluster.mp(['completion', 'bash']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('complete -F _minipod minipod');
+    expect(res.stdout).toMatch(/compgen -W "[^"]*\bapply\b[^"]*\btrace\b/);
+    expect((await cluster.mp(['completion', 'fish'])).stderr).toBe('error: unsupported shell "fish": use bash or zsh\n');
+  });
+});

@@ -22,12 +22,23 @@ interface Row {
   data: string;
 }
 
+export interface SqliteStoreOptions {
+  /** Changes kept for watch resume (default 20,000); tests make it small to reach Gone. */
+  history?: number;
+  /** Compact after this many writes (default 1,000). */
+  compactEvery?: number;
+}
+
 export class SqliteStore implements Store {
   private db: Database.Database;
   private live = new EventEmitter();
   private writes = 0;
+  private history: number;
+  private compactEvery: number;
 
-  constructor(path: string) {
+  constructor(path: string, opts: SqliteStoreOptions = {}) {
+    this.history = opts.history ?? HISTORY;
+    this.compactEvery = opts.compactEvery ?? COMPACT_EVERY;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // FULL: an acknowledged write survives a crash of the process or the machine.
@@ -108,6 +119,28 @@ export class SqliteStore implements Store {
     return this.currentRV();
   }
 
+  /**
+   * The object as it was at resourceVersion `rv` (null: it did not exist then;
+   * undefined: that history is compacted). Watches with selectors use it to tell
+   * whether an object that changed matched before the change.
+   */
+  objectAt(resource: Resource, namespace: string, name: string, rv: number): StoredObject | null | undefined {
+    const now = this.row({ resource, namespace, name });
+    if (now && now.rv <= rv) return withRV(JSON.parse(now.data), now.rv); // unchanged since
+    const compacted = this.compactedRV();
+    if (rv < compacted) return undefined;
+    const row = this.db
+      .prepare(
+        `SELECT rv, type, data FROM changes WHERE resource = ? AND rv <= ?
+           AND json_extract(data, '$.metadata.name') = ? AND coalesce(json_extract(data, '$.metadata.namespace'), '') = ?
+         ORDER BY rv DESC LIMIT 1`,
+      )
+      .get(resource, rv, name, namespace) as (Row & { type: string }) | undefined;
+    if (!row) return compacted > 0 ? undefined : null; // its last change may be compacted away
+    if (row.type === 'DELETED') return null;
+    return withRV(JSON.parse(row.data), row.rv);
+  }
+
   async close(): Promise<void> {
     this.live.removeAllListeners();
     this.db.close();
@@ -155,12 +188,12 @@ export class SqliteStore implements Store {
   }
 
   private publish(resource: Resource, event: StoreEvent) {
-    if (++this.writes % COMPACT_EVERY === 0) this.compact();
+    if (++this.writes % this.compactEvery === 0) this.compact();
     this.live.emit(resource, event);
   }
 
   private compact() {
-    const keepFrom = this.currentRV() - HISTORY;
+    const keepFrom = this.currentRV() - this.history;
     if (keepFrom <= 0) return;
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM changes WHERE rv < ?').run(keepFrom);

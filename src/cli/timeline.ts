@@ -110,7 +110,7 @@ export function renderTimeline(spans: Span[], width = 40, color = (s: string, _k
         s.end === undefined
           ? ' '.repeat(from) + '│' + ' '.repeat(width - from - 1)
           : ' '.repeat(from) + '█'.repeat(Math.max(1, col(s.end) - from)) + ' '.repeat(Math.max(0, width - Math.max(1, col(s.end) - from) - from));
-      const dur = s.end === undefined ? '' : `${seconds(s.end - s.at)}${s.open ? '+' : ''}`;
+      const dur = s.end === undefined ? '' : `${seconds(Math.max(0, s.end - s.at))}${s.open ? '+' : ''}`;
       return `${seconds(s.at).padStart(8)}  ${color(bar, s.kind)}  ${dur.padStart(8)}  ${s.label}`;
     })
     .join('\n');

@@ -12,13 +12,13 @@ export class WaitError extends Error {
   name = "WaitError";
 }
 
-function reached(pod: Pod, target: WaitFor): boolean {
+export function reached(pod: Pod, target: WaitFor): boolean {
   const phase = pod.status?.phase;
   if (target === 'Running') return phase === 'Running' || phase === 'Succeeded';
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
-function hopeless(pod: Pod): string | undefined {
+export function hopeless(pod: Pod): string | undefined {
   if (pod.status?.phase === 'Failed') return `pod/${pod.metadata.name} failed: ${podStatusReason(pod)}`;
   const reason = podStatusReason(pod);
   if (HOPELESS.test(reason)) return `pod/${pod.metadata.name} cannot start: ${reason}`;

@@ -16,6 +16,34 @@ export class EventRecorder {
     private onError: (err: Error) => void = () => {},
   ) {}
 
+  /**
+   * An event whose message is rewritten as work goes on (pull progress): created
+   * once, then patched, at most every `everyMs`. Returns a function to call with
+   * each new message.
+   */
+  progress(pod: Pod, reason: string, fieldPath: string | undefined, everyMs = 500): (message: string) => void {
+    let name: Promise<string | undefined> | undefined;
+    let last = 0;
+    return (message: string) => {
+      const now = Date.now();
+      if (now - last < everyMs) return;
+      last = now;
+      const ns = pod.metadata.namespace ?? 'default';
+      if (!name) {
+        name = this.client
+          .createEvent(ns, this.build(pod, 'Normal', reason, message, fieldPath))
+          .then((e) => e.metadata.name, (err: Error) => (this.onError(err), undefined));
+        return;
+      }
+      void name.then((n) => {
+        if (!n) return;
+        return this.client
+          .request('PATCH', `/api/v1/namespaces/${ns}/events/${n}`, { message, lastTimestamp: new Date().toISOString() }, 'application/merge-patch+json')
+          .catch((err: Error) => this.onError(err));
+      });
+    };
+  }
+
   /** Fire and forget: an event that cannot be written must not stop the caller. */
   event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): void {
     void this.record(pod, type, reason, message, fieldPath).catch((err: Error) => this.onError(err));
@@ -32,7 +60,15 @@ export class EventRecorder {
       await this.client.request('PATCH', `/api/v1/namespaces/${ns}/events/${seen.name}`, { count: seen.count, lastTimestamp: now }, 'application/merge-patch+json');
       return;
     }
-    const ev: Event = {
+    const created = await this.client.createEvent(ns, this.build(pod, type, reason, message, fieldPath));
+    this.recent.set(key, { name: created.metadata.name!, namespace: ns, count: 1, at: Date.now() });
+    if (this.recent.size > 5000) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  private build(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): Event {
+    const ns = pod.metadata.namespace ?? 'default';
+    const now = new Date().toISOString();
+    return {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { generateName: `${pod.metadata.name}.`, namespace: ns },
@@ -52,8 +88,5 @@ export class EventRecorder {
       lastTimestamp: now,
       count: 1,
     };
-    const created = await this.client.createEvent(ns, ev);
-    this.recent.set(key, { name: created.metadata.name!, namespace: ns, count: 1, at: Date.now() });
-    if (this.recent.size > 5000) this.recent.delete(this.recent.keys().next().value!);
   }
 }

@@ -41,7 +41,10 @@ export async function pullImageIfNeeded(deps: Deps, pod: Pod, spec: Container, f
   recorder.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`, fieldPath);
   const started = Date.now();
   try {
-    const pulled = await runtime.pullImage(image);
+    const report = recorder.progress(pod, 'PullProgress', fieldPath);
+    const pulled = await runtime.pullImage(image, (p) => {
+      if (p.total) report(`Pulling image "${image}": ${mb(p.current)} of ${mb(p.total)} (${Math.floor((100 * p.current) / p.total)}%)`);
+    });
     const secs = ((Date.now() - started) / 1000).toFixed(3);
     recorder.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${secs}s. Image size: ${pulled.size} bytes.`, fieldPath);
     return { ok: true };
@@ -52,4 +55,8 @@ export async function pullImageIfNeeded(deps: Deps, pod: Pod, spec: Container, f
     recorder.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull', fieldPath);
     return { ok: false, waiting: { reason: 'ErrImagePull', message }, retryInMs: imageBackoff.get(key) + 50 };
   }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

@@ -99,6 +99,11 @@ export interface ContainerEvent {
   exitCode?: number;
 }
 
+export interface PullProgress {
+  current: number; // bytes downloaded so far, over all layers
+  total: number; // bytes to download, over the layers known so far
+}
+
 export interface ExecResult {
   exitCode: number;
   output: string;
@@ -308,16 +313,36 @@ export class DockerRuntime {
   }
 
   /** Pulls an image; resolves with the pulled image's id and size. */
-  async pullImage(image: string): Promise<{ id: string; size: number }> {
+  async pullImage(image: string, onProgress?: (p: PullProgress) => void): Promise<{ id: string; size: number }> {
     const ref = image.includes(':') || image.includes('@') ? image : `${image}:latest`;
+    const layers = new Map<string, { current: number; total: number }>();
+    const progress = (e: { id?: string; status?: string; progressDetail?: { current?: number; total?: number } }) => {
+      if (!onProgress || !e.id) return;
+      const d = e.progressDetail ?? {};
+      const layer = layers.get(e.id) ?? { current: 0, total: 0 };
+      if (e.status === 'Downloading' && d.total) layers.set(e.id, { current: d.current ?? 0, total: d.total });
+      else if ((e.status === 'Download complete' || e.status === 'Pull complete' || e.status === 'Already exists') && layer.total) layers.set(e.id, { current: layer.total, total: layer.total });
+      else return;
+      let current = 0;
+      let total = 0;
+      for (const l of layers.values()) {
+        current += l.current;
+        total += l.total;
+      }
+      onProgress({ current, total });
+    };
     try {
       const stream = await this.docker.pull(ref);
       await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
-          const failed = err ?? output.find((o) => o.error);
-          if (failed) reject(new Error(err ? err.message : (failed as { error: string }).error));
-          else resolve();
-        });
+        this.docker.modem.followProgress(
+          stream,
+          (err: Error | null, output: { error?: string }[]) => {
+            const failed = err ?? output.find((o) => o.error);
+            if (failed) reject(new Error(err ? err.message : (failed as { error: string }).error));
+            else resolve();
+          },
+          progress,
+        );
       });
     } catch (err) {
       throw new ImageError('ErrImagePull', `failed to pull image "${image}": ${dockerMessage(err)}`);

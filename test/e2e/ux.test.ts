@@ -64,3 +64,35 @@ describe('completion', () => {
     expect((await cluster.mp(['completion', 'fish'])).stderr).toBe('error: unsupported shell "fish": use bash or zsh\n');
   });
 });
+
+describe('apply --wait', () => {
+  const pod = (name: string, extra: string, image = 'busybox:1.36') => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  ${extra}
+  containers:
+  - {name: main, image: "${image}", command: ["sleep", "3600"]}
+`;
+
+  it('prints each step and the time it took, and exits 0 once Running', async () => {
+    const res = await cluster.mp(['apply', '-f', 'manifests/sleeper.yaml', '--wait']);
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trim().split('\n');
+    expect(lines[0]).toBe('pod/sleeper created');
+    expect(lines).toContainEqual(expect.stringMatching(/^pod\/sleeper: (Scheduled|ContainerCreating) \([\d.]+s\)$/));
+    expect(lines.at(-1)).toMatch(/^pod\/sleeper (Running|Running and Ready) in [\d.]+s$/);
+  }, 60_000);
+
+  it('exits 1 with FailedScheduling for a pod no node fits', async () => {
+    const res = await cluster.mp(['apply', '-f', '-', '--wait', '--timeout', '30s'], pod('nowhere', 'nodeSelector: {disktype: ssd}'));
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe("error: pod/nowhere cannot be scheduled (FailedScheduling): 0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.\n");
+  }, 60_000);
+
+  it('exits 1 with ErrImagePull for an image that cannot be pulled', async () => {
+    const res = await cluster.mp(['apply', '-f', '-', '--wait', '--timeout', '30s'], pod('no-image', '', '127.0.0.1:5000/minipod/no-such-image:1'));
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^error: pod\/no-image cannot start: (ErrImagePull|ImagePullBackOff)\n$/);
+  }, 60_000);
+});

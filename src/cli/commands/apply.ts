@@ -7,7 +7,7 @@ import { ApiStatusError, type Client } from '../../client/client.js';
 import { connect } from '../connect.js';
 import { readManifests } from '../manifests.js';
 import { UsageError } from '../output.js';
-import { waitForPods, type WaitFor } from '../wait.js';
+import type { WaitFor } from '../wait.js';
 
 export interface ApplyOptions {
   filename: string[];
@@ -52,7 +52,8 @@ export async function apply(opts: ApplyOptions): Promise<void> {
     }
     if (opts.wait !== undefined && opts.wait !== false && dryRun === 'none') {
       const target: WaitFor = opts.wait === 'Ready' ? 'Ready' : 'Running';
-      await waitForPods(client, pods.map((p) => p.pod), target, parseDuration(opts.timeout ?? '120s'));
+      const { waitWithProgress } = await import('../progress.js');
+      await waitWithProgress(client, pods.map((p) => p.pod), target, parseDuration(opts.timeout ?? '120s'), !!process.stdout.isTTY);
     }
     if (failed) process.exitCode = 1;
   } finally {

@@ -13,6 +13,8 @@ export const paths = {
   store: () => join(minipodHome(), 'store.db'),
   podsDir: () => join(minipodHome(), 'pods'),
   token: () => join(minipodHome(), 'token'),
+  /** The daemon's kubelet serves logs and exec for the API server here. */
+  kubeletSocket: (node: string) => join(minipodHome(), `kubelet-${node}.sock`),
 };
 
 /** The node this daemon's kubelet registers: --node-name, $MINIPOD_NODE_NAME, or the host name. */

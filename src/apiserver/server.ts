@@ -9,6 +9,7 @@ import { type DeleteOptions, Registry } from './registry.js';
 import { ApiError, badRequest } from './status.js';
 import { serveWatch } from './watch.js';
 import { discovery } from './discovery.js';
+import { serveExecUpgrade, serveLog } from './proxy.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024; // the Kubernetes API server's request limit
 
@@ -69,7 +70,7 @@ export function createApiServer({ registry, logger, token }: ApiServerOptions): 
     if (token !== undefined && req.socket.remoteAddress !== undefined && req.headers.authorization !== `Bearer ${token}`) {
       return send(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
     }
-    handle(registry, req, res).catch((err) => {
+    handle(registry, req, res, token).catch((err) => {
       const apiErr =
         err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
       if (apiErr.code >= 500) logger.error({ err, method: req.method, url: req.url }, 'request failed');
@@ -78,10 +79,19 @@ export function createApiServer({ registry, logger, token }: ApiServerOptions): 
     });
   });
   server.keepAliveTimeout = 60_000;
+  // pods/{name}/exec upgrades to a WebSocket that is tunnelled to the pod's kubelet.
+  server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    if (token !== undefined && req.socket.remoteAddress !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+      const body = JSON.stringify(new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
+      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    void serveExecUpgrade(registry, req, socket, head, logger, token);
+  });
   return server;
 }
 
-async function handle(registry: Registry, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(registry: Registry, req: http.IncomingMessage, res: http.ServerResponse, token?: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://minipod');
   const q = url.searchParams;
   const method = req.method ?? 'GET';
@@ -122,6 +132,8 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
     await registry.bind(namespace, name, await readJson(req));
     return send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
+  if (resource === 'pods' && subresource === 'log' && method === 'GET') return serveLog(registry, res, namespace, name, q, token);
+  if (resource === 'pods' && subresource === 'exec') throw badRequest('Upgrade request required');
   if (subresource && subresource !== 'status') {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   }

@@ -39,6 +39,18 @@ export interface ListOptions {
   fieldSelector?: string;
 }
 
+/** The pods/log subresource's query (PodLogOptions). */
+export interface PodLogOptions {
+  container?: string;
+  follow?: boolean;
+  previous?: boolean;
+  timestamps?: boolean;
+  tailLines?: number;
+  sinceSeconds?: number;
+  sinceTime?: string;
+  limitBytes?: number;
+}
+
 export interface WatchHandle {
   stop(): void;
   /** Resolves when the stream ends (server closed it, or stop()). */
@@ -74,8 +86,8 @@ export class Client {
     this.agent.destroy();
   }
 
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
-    const res = await this.send(method, path, body, contentType);
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json', headers: http.OutgoingHttpHeaders = {}): Promise<T> {
+    const res = await this.send(method, path, body, contentType, headers);
     const text = await readAll(res);
     let parsed: unknown;
     try {
@@ -94,9 +106,9 @@ export class Client {
   }
 
   /** Starts a request and returns the response once its headers arrive. */
-  send(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<http.IncomingMessage> {
+  send(method: string, path: string, body?: unknown, contentType = 'application/json', extraHeaders: http.OutgoingHttpHeaders = {}): Promise<http.IncomingMessage> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-    const headers: http.OutgoingHttpHeaders = { Accept: 'application/json' };
+    const headers: http.OutgoingHttpHeaders = { Accept: 'application/json', ...extraHeaders };
     if (payload !== undefined) {
       headers['Content-Type'] = contentType;
       headers['Content-Length'] = Buffer.byteLength(payload);
@@ -156,6 +168,25 @@ export class Client {
     });
   }
 
+  /**
+   * GET pods/{name}/log: resolves with the text/plain stream once the API server
+   * has accepted the request; an error answer is thrown as ApiStatusError.
+   */
+  async podLogs(namespace: string, name: string, opts: PodLogOptions = {}): Promise<http.IncomingMessage> {
+    const res = await this.send('GET', resourcePath('pods', namespace, name, 'log') + query({ ...opts }));
+    if ((res.statusCode ?? 500) >= 400) {
+      const text = await readAll(res);
+      let status: Status;
+      try {
+        status = JSON.parse(text) as Status;
+      } catch {
+        status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: res.statusCode ?? 500, message: text };
+      }
+      throw new ApiStatusError(status);
+    }
+    return res;
+  }
+
   // --- nodes
   getNode(name: string): Promise<Node> {
     return this.request('GET', resourcePath('nodes', undefined, name));
@@ -187,6 +218,7 @@ export class Client {
     namespace: string | undefined,
     opts: ListOptions & { resourceVersion?: string; timeoutSeconds?: number },
     onEvent: (e: WatchEvent<T>) => void,
+    extraHeaders: http.OutgoingHttpHeaders = {}, // e.g. Accept: a Table per event
   ): WatchHandle {
     let req: http.ClientRequest | undefined;
     let stopped = false;
@@ -195,7 +227,7 @@ export class Client {
       const target = this.opts.server
         ? { host: new URL(this.opts.server).hostname, port: new URL(this.opts.server).port }
         : { socketPath: this.opts.socketPath };
-      const headers: http.OutgoingHttpHeaders = { Accept: 'application/json' };
+      const headers: http.OutgoingHttpHeaders = { Accept: 'application/json', ...extraHeaders };
       if (this.opts.token) headers.Authorization = `Bearer ${this.opts.token}`;
       // Watches get their own connection: they are long-lived.
       req = http.request({ ...target, method: 'GET', path, headers, agent: false }, (res) => {

@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
 import { Registry } from '../apiserver/registry.js';
+import { closeStreamTunnels } from '../apiserver/proxy.js';
 import { createApiServer } from '../apiserver/server.js';
 import { Client } from '../client/client.js';
 import { minipodHome, paths } from '../config.js';
@@ -54,7 +55,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let kubelet: Kubelet | undefined;
   if (opts.kubelet) {
     const runtime = new DockerRuntime(opts.nodeName, opts.dockerHost);
-    kubelet = new Kubelet({ nodeName: opts.nodeName, nodeLabels: opts.nodeLabels, client, runtime, logger, podsDir: paths.podsDir() });
+    kubelet = new Kubelet({ nodeName: opts.nodeName, nodeLabels: opts.nodeLabels, client, runtime, logger, podsDir: paths.podsDir(), server: { socketPath: paths.kubeletSocket(opts.nodeName) } });
     await kubelet.start();
   }
   return {
@@ -64,6 +65,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       await kubelet?.stop();
       scheduler.stop();
       client.close();
+      closeStreamTunnels(); // exec sessions are upgraded sockets that server.close() would wait for
       for (const s of [server, tcp]) {
         if (!s) continue;
         await new Promise<void>((resolve) => {

@@ -12,6 +12,7 @@ import { Backoff } from './backoff.js';
 import { type Clock, realClock } from './clock.js';
 import { NodeStatusReporter } from './node-status.js';
 import { PodWorker } from './pod-worker.js';
+import { KubeletServer } from './server.js';
 import { removePodDir } from './volumes.js';
 
 export interface KubeletOptions {
@@ -24,6 +25,8 @@ export interface KubeletOptions {
   clock?: Clock;
   apiHost?: string;
   apiPort?: number;
+  /** Serve logs and exec for the API server: on a unix socket, or on TCP (HOST:PORT) with a token. */
+  server?: { socketPath?: string; listen?: string; token?: string };
 }
 
 export class Kubelet {
@@ -36,6 +39,7 @@ export class Kubelet {
   private recorder: EventRecorder;
   private log: Logger;
   private synced = false;
+  private server?: KubeletServer;
 
   constructor(private opts: KubeletOptions) {
     const clock = opts.clock ?? realClock;
@@ -47,6 +51,11 @@ export class Kubelet {
   }
 
   async start(): Promise<void> {
+    if (this.opts.server) {
+      // Listening before registering: the endpoint the node publishes must answer.
+      this.server = new KubeletServer({ ...this.opts.server, nodeName: this.opts.nodeName, client: this.opts.client, runtime: this.opts.runtime, logger: this.log });
+      this.nodeStatus.endpoint = await this.server.start();
+    }
     await this.nodeStatus.start();
     this.dockerEvents = this.opts.runtime.watchEvents(
       (e) => {
@@ -75,6 +84,7 @@ export class Kubelet {
     this.informer?.stop();
     this.dockerEvents?.stop();
     this.nodeStatus.stop();
+    await this.server?.stop();
   }
 
   private handlePod(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: Pod): void {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Node, NodeCondition } from '../api/types.js';
 import { ApiStatusError, type Client } from '../client/client.js';
 import type { DockerRuntime } from '../runtime/docker.js';
+import { KUBELET_ENDPOINT_ANNOTATION, type KubeletEndpoint } from '../api/kubelet-endpoint.js';
 
 export const HEARTBEAT_MS = 10_000;
 
@@ -17,6 +18,8 @@ export function hostAddress(): string | undefined {
 
 export class NodeStatusReporter {
   readonly hostIP = hostAddress();
+  /** Where this node's kubelet server listens, published for the API server's log/exec proxy. */
+  endpoint?: KubeletEndpoint;
   private timer?: NodeJS.Timeout;
   private readySince?: string;
   private lastReady?: boolean;
@@ -55,7 +58,7 @@ export class NodeStatusReporter {
     const node: Node = {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name: this.nodeName, labels: this.labels() },
+      metadata: { name: this.nodeName, labels: this.labels(), ...this.endpointAnnotation() },
       spec: {},
       status: {
         capacity: { cpu, memory, pods: '110' },
@@ -65,6 +68,7 @@ export class NodeStatusReporter {
           ...(this.hostIP ? [{ type: 'InternalIP', address: this.hostIP }] : []),
         ],
         nodeInfo: { operatingSystem: process.platform, architecture: process.arch, containerRuntimeVersion: 'docker://unknown', kubeletVersion: 'v1.30.0-minipod' },
+        ...this.daemonEndpoints(),
       },
     };
     try {
@@ -73,9 +77,17 @@ export class NodeStatusReporter {
       if (!(err instanceof ApiStatusError && err.code === 409)) throw err;
       // Re-registration: keep labels added with `minipod label node`, refresh ours.
       const existing = await this.client.getNode(this.nodeName);
-      await this.client.request('PATCH', `/api/v1/nodes/${this.nodeName}`, { metadata: { labels: this.labels() } }, 'application/merge-patch+json');
+      await this.client.request('PATCH', `/api/v1/nodes/${this.nodeName}`, { metadata: { labels: this.labels(), ...this.endpointAnnotation() } }, 'application/merge-patch+json');
       void existing;
     }
+  }
+
+  private endpointAnnotation(): { annotations?: Record<string, string> } {
+    return this.endpoint ? { annotations: { [KUBELET_ENDPOINT_ANNOTATION]: this.endpoint.url } } : {};
+  }
+
+  private daemonEndpoints(): { daemonEndpoints?: { kubeletEndpoint: { Port: number } } } {
+    return this.endpoint ? { daemonEndpoints: { kubeletEndpoint: { Port: this.endpoint.port } } } : {};
   }
 
   async heartbeat(): Promise<void> {
@@ -111,6 +123,7 @@ export class NodeStatusReporter {
     node.status = {
       ...node.status,
       conditions: [condition],
+      ...this.daemonEndpoints(),
       nodeInfo: { ...node.status?.nodeInfo, containerRuntimeVersion: `docker://${runtimeVersion}` },
     };
     delete node.metadata.resourceVersion; // the heartbeat owns status: last writer wins

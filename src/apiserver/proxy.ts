@@ -1,0 +1,214 @@
+// The pods/log and pods/exec subresources. The API server never talks to Docker:
+// it checks the request as Kubernetes does (pkg/registry/core/pod/strategy.go
+// LogLocation, streamLocation), then proxies it to the kubelet of the pod's node,
+// found through the endpoint that kubelet publishes on its Node object. Logs are
+// streamed through; exec is a WebSocket tunnelled byte for byte after the
+// kubelet accepts the upgrade (see client/remotecommand.ts for the protocol).
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { KUBELET_ENDPOINT_ANNOTATION, type KubeletTarget, type NodeWithEndpoints, kubeletTarget } from '../api/kubelet-endpoint.js';
+import type { Pod } from '../api/types.js';
+import type { Registry } from './registry.js';
+import { ApiError, badRequest, invalid } from './status.js';
+
+/** A container name as the API server resolves it: given and valid, or the only one. */
+export function resolveContainer(pod: Pod, requested: string): string {
+  const name = pod.metadata.name;
+  const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+  if (requested) {
+    if (!all.some((c) => c.name === requested)) throw badRequest(`container ${requested} is not valid for pod ${name}`);
+    return requested;
+  }
+  if (pod.spec.containers.length === 1) return pod.spec.containers[0].name;
+  let message = `a container name must be specified for pod ${name}, choose one of: [${pod.spec.containers.map((c) => c.name).join(' ')}]`;
+  const init = pod.spec.initContainers ?? [];
+  if (init.length) message += ` or one of the init containers: [${init.map((c) => c.name).join(' ')}]`;
+  throw badRequest(message);
+}
+
+async function targetOf(registry: Registry, nodeName: string): Promise<KubeletTarget> {
+  const node = (await registry.get('nodes', '', nodeName)) as unknown as NodeWithEndpoints;
+  const target = kubeletTarget(node);
+  if (!target) throw new ApiError(500, 'InternalError', `node "${nodeName}" publishes no kubelet endpoint (annotation ${KUBELET_ENDPOINT_ANNOTATION})`);
+  return target;
+}
+
+function kubeletRequest(target: KubeletTarget, path: string, headers: http.OutgoingHttpHeaders, token?: string): http.ClientRequest {
+  const h = { ...headers };
+  if (token && !target.socketPath) h.authorization = `Bearer ${token}`;
+  const where = target.socketPath ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
+  // agent: false — a stream owns its connection, and closing it must reach the kubelet.
+  return http.request({ ...where, method: 'GET', path, headers: h, agent: false });
+}
+
+function dialError(target: KubeletTarget, err: Error): ApiError {
+  return new ApiError(500, 'InternalError', `error dialing backend: the kubelet at ${target.url} is unreachable: ${err.message}`);
+}
+
+/** A kubelet's error answer as the API server reports it (genericrest GenericHttpResponseChecker). */
+function kubeletError(code: number, body: string): ApiError {
+  const text = body.trim();
+  if (code === 400) return badRequest(text);
+  if (code === 404) return new ApiError(404, 'NotFound', text);
+  if (code === 401 || code === 403) return new ApiError(500, 'InternalError', `Internal error occurred: the kubelet refused the API server: ${text}`);
+  return new ApiError(500, 'InternalError', `Internal error occurred: ${text}`);
+}
+
+// --- GET pods/{name}/log
+
+const LOG_PARAMS = ['follow', 'previous', 'timestamps', 'sinceSeconds', 'sinceTime', 'tailLines', 'limitBytes'];
+
+/** PodLogOptions validation (pkg/apis/core/validation ValidatePodLogOptions). */
+function validateLogOptions(name: string, q: URLSearchParams): void {
+  const errs: { path: string; message: string }[] = [];
+  const int = (field: string) => {
+    const v = q.get(field);
+    if (v === null || v === '') return undefined;
+    if (!/^-?\d+$/.test(v)) throw badRequest(`invalid value for ${field}: ${JSON.stringify(v)}: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+    return Number(v);
+  };
+  const tail = int('tailLines');
+  if (tail !== undefined && tail < 0) errs.push({ path: 'tailLines', message: `Invalid value: ${tail}: must be greater than or equal to 0` });
+  const limit = int('limitBytes');
+  if (limit !== undefined && limit < 1) errs.push({ path: 'limitBytes', message: `Invalid value: ${limit}: must be greater than 0` });
+  const since = int('sinceSeconds');
+  if (since !== undefined && q.get('sinceTime')) errs.push({ path: '', message: 'Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified' });
+  else if (since !== undefined && since < 1) errs.push({ path: 'sinceSeconds', message: `Invalid value: ${since}: must be greater than 0` });
+  const sinceTime = q.get('sinceTime');
+  if (sinceTime && Number.isNaN(Date.parse(sinceTime))) throw badRequest(`invalid value for sinceTime: ${JSON.stringify(sinceTime)}`);
+  if (errs.length) throw invalid('PodLogOptions', name, errs);
+}
+
+/** Streams a container's log from its kubelet as text/plain. */
+export async function serveLog(registry: Registry, res: http.ServerResponse, namespace: string, name: string, q: URLSearchParams, token?: string): Promise<void> {
+  validateLogOptions(name, q);
+  const pod = (await registry.get('pods', namespace, name)) as unknown as Pod;
+  const container = resolveContainer(pod, q.get('container') ?? '');
+  if (!pod.spec.nodeName) {
+    // Not scheduled yet: no kubelet to ask, and no log (as Kubernetes answers).
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 0 });
+    res.end();
+    return;
+  }
+  const target = await targetOf(registry, pod.spec.nodeName);
+  const params = new URLSearchParams();
+  for (const p of LOG_PARAMS) if (q.get(p)) params.set(p, q.get(p)!);
+  const path = `/containerLogs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`;
+  const upstream = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const kreq = kubeletRequest(target, path, {}, token);
+    kreq.on('response', resolve);
+    kreq.on('error', (err) => reject(dialError(target, err)));
+    res.on('close', () => kreq.destroy()); // the client went away: stop following
+    kreq.end();
+  });
+  if (upstream.statusCode !== 200) {
+    const chunks: Buffer[] = [];
+    for await (const c of upstream) chunks.push(c as Buffer);
+    throw kubeletError(upstream.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'));
+  }
+  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache', 'Transfer-Encoding': 'chunked' });
+  res.flushHeaders();
+  upstream.pipe(res);
+  upstream.on('error', () => res.destroy());
+  upstream.on('aborted', () => res.destroy());
+}
+
+// --- pods/{name}/exec (an HTTP upgrade)
+
+/** Tunnels that outlive their HTTP request: closed when the API server stops. */
+const tunnels = new Set<Duplex>();
+
+export function closeStreamTunnels(): void {
+  for (const s of tunnels) s.destroy();
+  tunnels.clear();
+}
+
+const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec\/?$/;
+
+/** Handles an upgrade request on the API server; only pods/{name}/exec accepts one. */
+export async function serveExecUpgrade(
+  registry: Registry,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  logger: Logger,
+  token?: string,
+): Promise<void> {
+  try {
+    await tunnelExec(registry, req, socket, head, token);
+  } catch (err) {
+    const apiErr = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
+    if (apiErr.code >= 500) logger.error({ err, url: req.url }, 'exec failed');
+    writeRaw(socket, apiErr.code, 'application/json', JSON.stringify(apiErr.toStatus()));
+  }
+}
+
+async function tunnelExec(registry: Registry, req: http.IncomingMessage, socket: Duplex, head: Buffer, token?: string): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://minipod');
+  const m = EXEC_PATH.exec(url.pathname);
+  if (!m) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  const [namespace, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+  const q = url.searchParams;
+  const pod = (await registry.get('pods', namespace, name)) as unknown as Pod;
+  const container = resolveContainer(pod, q.get('container') ?? '');
+  if (!pod.spec.nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    throw badRequest(`minipod serves pods/exec over WebSockets (v5.channel.k8s.io, v4.channel.k8s.io), not ${req.headers.upgrade}`);
+  }
+  const target = await targetOf(registry, pod.spec.nodeName);
+  const params = new URLSearchParams();
+  for (const c of q.getAll('command')) params.append('command', c);
+  for (const p of ['stdin', 'stdout', 'stderr', 'tty']) if (q.get(p)) params.set(p, q.get(p)!);
+  const path = `/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`;
+  // The WebSocket handshake is between the client and the kubelet: pass its headers through.
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const h of ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions']) {
+    if (req.headers[h] !== undefined) headers[h] = req.headers[h];
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const kreq = kubeletRequest(target, path, headers, token);
+    kreq.on('error', (err) => reject(dialError(target, err)));
+    kreq.on('response', (kres) => {
+      // The kubelet refused the upgrade: relay its answer as it is (kubectl then
+      // says "unable to upgrade connection: …").
+      const chunks: Buffer[] = [];
+      kres.on('data', (c: Buffer) => chunks.push(c));
+      kres.on('end', () => {
+        writeRaw(socket, kres.statusCode ?? 500, String(kres.headers['content-type'] ?? 'text/plain'), Buffer.concat(chunks).toString('utf8'));
+        resolve();
+      });
+    });
+    kreq.on('upgrade', (kres: http.IncomingMessage, ksocket: Duplex, khead: Buffer) => {
+      let response = 'HTTP/1.1 101 Switching Protocols\r\n';
+      for (let i = 0; i < kres.rawHeaders.length; i += 2) response += `${kres.rawHeaders[i]}: ${kres.rawHeaders[i + 1]}\r\n`;
+      socket.write(response + '\r\n');
+      if (khead.length) socket.write(khead);
+      if (head.length) ksocket.write(head);
+      tunnels.add(socket);
+      const close = () => {
+        tunnels.delete(socket);
+        socket.destroy();
+        ksocket.destroy();
+      };
+      for (const s of [socket, ksocket]) {
+        s.on('error', close);
+        s.on('close', close);
+      }
+      socket.pipe(ksocket);
+      ksocket.pipe(socket);
+      resolve();
+    });
+    kreq.end();
+  });
+}
+
+function writeRaw(socket: Duplex, code: number, contentType: string, body: string): void {
+  if (socket.destroyed) return;
+  const bytes = Buffer.from(body);
+  socket.end(
+    `HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: ${contentType}\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n` +
+      body,
+  );
+}

@@ -193,7 +193,11 @@ export async function serveWatch(
 
   let watch: { stop(): void };
   try {
-    watch = store.watch(w.resource, fromRV, onEvent);
+    // etcd learns that a version was compacted only after the watch began.
+    watch = store.watch(w.resource, fromRV, onEvent, (err) => {
+      write('ERROR', gone(err.message).toStatus());
+      res.end();
+    });
   } catch (err) {
     if (err instanceof StoreError && err.reason === 'Gone') {
       write('ERROR', gone(err.message).toStatus());

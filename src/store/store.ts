@@ -45,8 +45,12 @@ export interface Store {
   /** expectedRV: fail with Conflict unless the stored object is at that version */
   update(key: ObjectKey, obj: StoredObject, expectedRV?: string): Promise<StoredObject>;
   delete(key: ObjectKey, expectedRV?: string): Promise<StoredObject>;
-  /** Delivers every change of `resource` after `fromRV` (exclusive), in order. */
-  watch(resource: Resource, fromRV: number, onEvent: (e: StoreEvent) => void): Watch;
+  /**
+   * Delivers every change of `resource` after `fromRV` (exclusive), in order.
+   * Throws Gone when that history is already known to be compacted; a backend that
+   * learns it later (etcd) calls `onError` with Gone instead, and delivers nothing more.
+   */
+  watch(resource: Resource, fromRV: number, onEvent: (e: StoreEvent) => void, onError?: (err: StoreError) => void): Watch;
   currentResourceVersion(): Promise<number>;
   close(): Promise<void>;
 }

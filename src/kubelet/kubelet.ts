@@ -13,6 +13,7 @@ import { type Clock, realClock } from './clock.js';
 import { NodeStatusReporter } from './node-status.js';
 import { PodWorker } from './pod-worker.js';
 import { KubeletServer } from './server.js';
+import { ProbeManager, handlerRunner } from './prober/index.js';
 import { removePodDir } from './volumes.js';
 
 export interface KubeletOptions {
@@ -37,6 +38,7 @@ export class Kubelet {
   private backoff: Backoff;
   private imageBackoff: Backoff;
   private recorder: EventRecorder;
+  private probes: ProbeManager;
   private log: Logger;
   private synced = false;
   private server?: KubeletServer;
@@ -48,6 +50,15 @@ export class Kubelet {
     this.imageBackoff = new Backoff(clock);
     this.recorder = new EventRecorder(opts.client, 'kubelet', opts.nodeName, (err) => this.log.warn({ err }, 'event not recorded'));
     this.nodeStatus = new NodeStatusReporter(opts.client, opts.runtime, opts.nodeName, opts.nodeLabels ?? {}, this.log);
+    // Probes: a readiness/started change syncs the pod's status; a liveness/startup failure kills the container.
+    this.probes = new ProbeManager({
+      clock,
+      run: handlerRunner(opts.runtime),
+      recorder: this.recorder,
+      logger: this.log,
+      onStatusChange: (uid) => this.workers.get(uid)?.requestSync(),
+      onUnhealthy: (uid, name, id, kind) => this.workers.get(uid)?.killForProbe(name, kind, id),
+    });
   }
 
   async start(): Promise<void> {
@@ -85,6 +96,7 @@ export class Kubelet {
     this.dockerEvents?.stop();
     this.nodeStatus.stop();
     await this.server?.stop();
+    this.probes.stop();
   }
 
   private handlePod(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: Pod): void {
@@ -111,6 +123,7 @@ export class Kubelet {
           podsDir: this.opts.podsDir,
           apiHost: this.opts.apiHost,
           apiPort: this.opts.apiPort,
+          probes: this.probes,
         },
         (doneUid) => this.workers.delete(doneUid),
       );

@@ -22,6 +22,7 @@ import type { Clock } from './clock.js';
 import { buildContainerConfig, containerHash, type PodContext, terminationLogFile } from './container-config.js';
 import { describeHandler, runHook } from './hooks.js';
 import { pullImageIfNeeded } from './images.js';
+import type { ProbeManager } from './prober/index.js';
 import { attemptsOf, generatePodStatus, type Waiting } from './status.js';
 import { podDir, prepareVolumes, removePodDir } from './volumes.js';
 
@@ -38,6 +39,8 @@ export interface PodWorkerDeps {
   podsDir: string;
   apiHost?: string;
   apiPort?: number;
+  /** The kubelet's probe manager (liveness, readiness, startup). */
+  probes?: ProbeManager;
 }
 
 const SANDBOX_STOP_SECONDS = 2;
@@ -115,6 +118,7 @@ export class PodWorker {
     this.timers.clear();
     this.deps.backoff.forget(`${this.uid}/`);
     this.deps.imageBackoff.forget(`${this.uid}/`);
+    this.deps.probes?.podRemoved(this.uid); // probes: the pod is gone
     this.onFinished(this.uid);
   }
 
@@ -129,7 +133,9 @@ export class PodWorker {
       return this.finish();
     }
     if (this.pod.metadata.deletionTimestamp) return this.terminate();
+    await this.killUnhealthy(); // probes: liveness/startup kills queued by killForProbe
     const containers = await this.deps.runtime.listContainers(this.uid);
+    this.syncProbes(containers); // probes: workers follow the containers that run
     const phase = this.pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') {
       await this.stopRunning(containers, 'pod is terminal');
@@ -380,6 +386,7 @@ export class PodWorker {
 
   /** Graceful termination: stop every container within the grace period, then remove all. */
   private async terminate(): Promise<void> {
+    this.deps.probes?.stopLivenessAndStartup(this.uid); // probes: readiness goes on, liveness/startup stop
     const containers = await this.deps.runtime.listContainers(this.uid);
     const grace = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
     await this.killContainers(containers, grace);
@@ -453,6 +460,47 @@ export class PodWorker {
     removePodDir(this.deps.podsDir, this.uid);
   }
 
+  // --- probes (src/kubelet/prober): kills asked for by committed liveness/startup failures
+
+  private unhealthy = new Map<string, { kind: 'liveness' | 'startup'; containerId: string }>(); // by container name
+
+  /** A committed liveness/startup failure: the kill runs in this worker's serial loop. */
+  killForProbe(containerName: string, kind: 'liveness' | 'startup', containerId: string): void {
+    this.unhealthy.set(containerName, { kind, containerId });
+    this.requestSync();
+  }
+
+  /** Kills each container whose probe failed (if it still runs); the restart policy and back-off follow. */
+  private async killUnhealthy(): Promise<void> {
+    if (this.unhealthy.size === 0) return;
+    const queued = [...this.unhealthy];
+    this.unhealthy.clear();
+    const containers = await this.deps.runtime.listContainers(this.uid);
+    await Promise.all(
+      queued.map(async ([name, { kind, containerId }]) => {
+        const c = containers.find((x) => x.id === containerId && x.state === 'running');
+        const spec = [...this.pod.spec.containers, ...(this.pod.spec.initContainers ?? [])].find((s) => s.name === name);
+        if (!c || !spec) return;
+        const probe = kind === 'liveness' ? spec.livenessProbe : spec.startupProbe;
+        const grace = probe?.terminationGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+        this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Container ${name} failed ${kind} probe, will be restarted`, fieldPath(spec, c.kind, this.pod));
+        this.log.info({ container: name, kind, grace }, 'killing a container that failed its probe');
+        await this.killContainer(c, grace, 'Unhealthy');
+      }),
+    );
+  }
+
+  private syncProbes(containers: RuntimeContainer[]): void {
+    const sandbox = containers.filter((c) => c.kind === 'sandbox').at(-1);
+    this.deps.probes?.syncPod(this.pod, containers, this.pod.spec.hostNetwork ? this.deps.hostIP : sandbox?.ip);
+  }
+
+  private probeResults(containers: RuntimeContainer[]): { readiness?: Map<string, boolean>; started?: Map<string, boolean> } {
+    if (!this.deps.probes) return {};
+    this.syncProbes(containers);
+    return { readiness: this.deps.probes.readiness(this.uid), started: this.deps.probes.started(this.uid) };
+  }
+
   // --- status
 
   private messages = new Map<string, string>(); // container id → termination message, read once
@@ -489,6 +537,7 @@ export class PodWorker {
         waiting: this.waiting,
         podIP: this.pod.spec.hostNetwork ? this.deps.hostIP : sandbox?.ip,
         hostIP: this.deps.hostIP,
+        ...this.probeResults(containers), // probes: ready and started
         now: new Date(this.deps.clock.now()),
       },
       this.pod.status,

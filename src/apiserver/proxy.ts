@@ -77,7 +77,10 @@ function validateLogOptions(name: string, q: URLSearchParams): void {
   else if (since !== undefined && since < 1) errs.push({ path: 'sinceSeconds', message: `Invalid value: ${since}: must be greater than 0` });
   const sinceTime = q.get('sinceTime');
   if (sinceTime && Number.isNaN(Date.parse(sinceTime))) throw badRequest(`invalid value for sinceTime: ${JSON.stringify(sinceTime)}`);
-  if (errs.length) throw invalid('PodLogOptions', name, errs);
+  if (errs.length) {
+    const err = invalid('PodLogOptions', name, errs);
+    throw new ApiError(err.code, err.reason, err.message, { ...err.details, kind: 'PodLogOptions' });
+  }
 }
 
 /** Streams a container's log from its kubelet as text/plain. */
@@ -153,9 +156,8 @@ async function tunnelExec(registry: Registry, req: http.IncomingMessage, socket:
   const pod = (await registry.get('pods', namespace, name)) as unknown as Pod;
   const container = resolveContainer(pod, q.get('container') ?? '');
   if (!pod.spec.nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
-  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-    throw badRequest(`minipod serves pods/exec over WebSockets (v5.channel.k8s.io, v4.channel.k8s.io), not ${req.headers.upgrade}`);
-  }
+  // Any upgrade goes on to the kubelet, SPDY too: kubectl falls back to SPDY when the
+  // WebSocket upgrade fails, and then needs the kubelet's reason (e.g. container not found).
   const target = await targetOf(registry, pod.spec.nodeName);
   const params = new URLSearchParams();
   for (const c of q.getAll('command')) params.append('command', c);

@@ -194,13 +194,6 @@ export class KubeletServer {
     const url = new URL(req.url ?? '/', 'http://kubelet');
     const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
     if (parts[0] !== 'exec' || parts.length !== 4) throw new KubeletError(404, `the kubelet serves no ${url.pathname}`);
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      throw new KubeletError(400, `exec is served over WebSockets (${STREAM_PROTOCOLS.join(', ')}), not ${req.headers.upgrade}`);
-    }
-    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-    if (!pickProtocol(offered)) {
-      throw new KubeletError(400, `none of the offered protocols [${offered.join(' ')}] is supported; use ${STREAM_PROTOCOLS.join(' or ')}`);
-    }
     const [, namespace, name, container] = parts;
     const q = url.searchParams;
     const command = q.getAll('command');
@@ -214,6 +207,14 @@ export class KubeletServer {
       .filter((c) => c.name === container && c.kind !== 'sandbox' && c.state === 'running')
       .at(-1);
     if (!running) throw new KubeletError(500, `container not found ("${container}")`);
+    // Checked last, so that kubectl's SPDY fallback still hears why a WebSocket failed.
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      throw new KubeletError(400, `exec is served over WebSockets (${STREAM_PROTOCOLS.join(', ')}), not ${req.headers.upgrade}`);
+    }
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    if (!pickProtocol(offered)) {
+      throw new KubeletError(400, `none of the offered protocols [${offered.join(' ')}] is supported; use ${STREAM_PROTOCOLS.join(' or ')}`);
+    }
 
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // Messages may arrive before Docker has started the command: hold them.

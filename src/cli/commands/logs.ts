@@ -43,10 +43,12 @@ export function defaultContainer(pod: Pod, quiet = false): string {
   return first;
 }
 
+/** NAME or pod/NAME. */
 export function podName(arg: string): string {
+  if (!arg.includes('/')) return arg;
   const { resource, name } = resourceOf(arg);
-  if (resource !== 'pods') throw new UsageError(`minipod shows the logs of pods, not ${resource}`);
-  return name ?? arg;
+  if (resource !== 'pods' || !name) throw new UsageError(`minipod works on pods, not ${resource}: use POD or pod/POD`);
+  return name;
 }
 
 function integer(text: string | undefined, flag: string): number | undefined {

@@ -142,7 +142,10 @@ function program(): Command {
     .option('--docker-host <url>', 'Docker Engine to use (default: $DOCKER_HOST or unix:///var/run/docker.sock)')
     .option('--listen <host:port>', 'also serve the API on TCP, for kubectl, client libraries and node agents')
     .option('--token-file <path>', 'bearer token that TCP clients must send (default: $MINIPOD_HOME/token, created if missing)')
-    .addHelpText('after', '\nExamples:\n  minipod daemon start\n  minipod daemon status\n  minipod daemon stop\n  minipod daemon --node-labels disk=ssd   # in the foreground')
+    .option('--store <url>', 'where objects are kept: "sqlite" ($MINIPOD_HOME/store.db, the default) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX]')
+    .option('--leader-elect-lease-duration <duration>', 'with etcd: how long the control-plane lease holds before a standby daemon takes over (default 15s, or $MINIPOD_LEADER_ELECT_LEASE_DURATION)')
+    .option('--node-monitor-grace-period <duration>', "heartbeat silence after which a node's Ready condition is Unknown (default 40s, or $MINIPOD_NODE_MONITOR_GRACE_PERIOD)")
+    .addHelpText('after', '\nExamples:\n  minipod daemon start\n  minipod daemon status\n  minipod daemon stop\n  minipod daemon --node-labels disk=ssd   # in the foreground\n  minipod daemon --store etcd://10.0.0.5:2379 --listen 0.0.0.0:6443')
     .action(async (opts) => (await import('./commands/daemon.js')).runForeground(opts));
   daemon
     .command('start')
@@ -156,6 +159,19 @@ function program(): Command {
     .command('status')
     .description('Say whether the daemon runs')
     .action(async () => (await import('./commands/daemon.js')).status());
+
+  const node = p.command('node').description('Run this machine as an extra node of a minipod cluster');
+  node
+    .command('join')
+    .description('Run only a kubelet here, against a remote API server: register this node and run the pods bound to it')
+    .requiredOption('--server <url>', 'the API server, http://HOST:PORT (a `minipod daemon --listen`)')
+    .requiredOption('--token-file <path>', "a copy of the daemon's token ($MINIPOD_HOME/token on its machine)")
+    .requiredOption('--name <name>', 'name of this node')
+    .option('--node-labels <k=v,...>', 'labels for this node, e.g. for nodeSelector')
+    .option('--docker-host <url>', 'Docker Engine to use (default: $DOCKER_HOST or unix:///var/run/docker.sock)')
+    .option('--kubelet-listen <host:port>', 'serve logs and exec for the API server on TCP (with the token); default: a unix socket in $MINIPOD_HOME')
+    .addHelpText('after', '\nExamples:\n  minipod node join --server http://10.0.0.5:6443 --token-file ./token --name worker-2 --node-labels disk=ssd\n  minipod node join --server http://127.0.0.1:6443 --token-file ~/.minipod/token --name two --docker-host unix:///run/docker-two.sock')
+    .action(async (opts) => (await import('./commands/node.js')).join(opts));
   return p;
 }
 

@@ -12,8 +12,8 @@ import { Client } from '../client/client.js';
 import { minipodHome, paths } from '../config.js';
 import { Kubelet } from '../kubelet/kubelet.js';
 import { DockerRuntime } from '../runtime/docker.js';
-import { Scheduler } from '../scheduler/scheduler.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { ControllerManager } from '../controllers/manager.js';
+import { openStore } from '../store/open.js';
 
 export interface DaemonOptions {
   nodeName: string;
@@ -24,6 +24,12 @@ export interface DaemonOptions {
   /** Also serve the API on TCP (HOST:PORT), guarded by a bearer token. */
   listen?: string;
   tokenFile?: string;
+  /** "sqlite" (default: $MINIPOD_HOME/store.db) or etcd://HOST:PORT[,…][/PREFIX]. */
+  store?: string;
+  /** Control-plane lease duration when several daemons share etcd (default 15 s). */
+  leaseDurationMs?: number;
+  /** Heartbeat silence after which a node is Unknown (default 40 s). */
+  nodeMonitorGracePeriodMs?: number;
 }
 
 export interface RunningDaemon {
@@ -37,7 +43,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     { base: { pid: process.pid }, level: process.env.MINIPOD_LOG_LEVEL ?? 'info' },
     opts.logToStdout ? pino.destination(1) : pino.destination({ dest: paths.logFile(), sync: false, mkdir: true }),
   );
-  const store = new SqliteStore(paths.store());
+  const { store, shared, description } = await openStore(opts.store, paths.store());
+  logger.info({ store: description }, 'store opened');
   const token = opts.listen ? loadToken(opts.tokenFile ?? paths.token()) : undefined;
   const server = createApiServer({ registry: new Registry(store), logger: logger.child({ component: 'apiserver' }), token });
   await listenOnSocket(server, paths.socket());
@@ -50,8 +57,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   }
 
   const client = new Client({ socketPath: paths.socket() });
-  const scheduler = new Scheduler(client, logger);
-  await scheduler.start();
+  // Several daemons on one etcd: only the holder of the lease schedules and watches nodes.
+  const controllers = new ControllerManager({
+    client,
+    store,
+    logger,
+    leaderElect: shared,
+    leaseDurationMs: opts.leaseDurationMs,
+    nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs,
+  });
+  await controllers.start();
   let kubelet: Kubelet | undefined;
   if (opts.kubelet) {
     const runtime = new DockerRuntime(opts.nodeName, opts.dockerHost);
@@ -63,7 +78,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     async stop() {
       // Pods keep running: a restarted daemon adopts them.
       await kubelet?.stop();
-      scheduler.stop();
+      await controllers.stop(); // releases the lease: a standby takes over at once
       client.close();
       closeStreamTunnels(); // exec sessions are upgraded sockets that server.close() would wait for
       for (const s of [server, tcp]) {

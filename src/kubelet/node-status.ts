@@ -9,6 +9,12 @@ import { KUBELET_ENDPOINT_ANNOTATION, type KubeletEndpoint } from '../api/kubele
 
 export const HEARTBEAT_MS = 10_000;
 
+/** The kubelet's --node-status-update-frequency: $MINIPOD_NODE_STATUS_UPDATE_FREQUENCY seconds (tests shorten it), else 10 s. */
+export function heartbeatMs(): number {
+  const s = Number(process.env.MINIPOD_NODE_STATUS_UPDATE_FREQUENCY);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : HEARTBEAT_MS;
+}
+
 export function hostAddress(): string | undefined {
   for (const addrs of Object.values(os.networkInterfaces())) {
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
@@ -35,7 +41,7 @@ export class NodeStatusReporter {
   async start(): Promise<void> {
     await this.register();
     await this.heartbeat();
-    this.timer = setInterval(() => void this.heartbeat().catch((err) => this.log.warn({ err }, 'node heartbeat failed')), HEARTBEAT_MS);
+    this.timer = setInterval(() => void this.heartbeat().catch((err) => this.log.warn({ err }, 'node heartbeat failed')), heartbeatMs());
     this.timer.unref();
   }
 

@@ -14,6 +14,19 @@ export interface DaemonFlags {
   dockerHost?: string;
   listen?: string;
   tokenFile?: string;
+  store?: string;
+  leaderElectLeaseDuration?: string;
+  nodeMonitorGracePeriod?: string;
+}
+
+/** A duration flag, else its environment variable, else undefined (the default). */
+async function durationMs(flag: string | undefined, env: string, name: string): Promise<number | undefined> {
+  const text = flag ?? process.env[env];
+  if (text === undefined || text === '') return undefined;
+  const { parseDuration } = await import('./apply.js');
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new UsageError(`${name} must be positive, got "${text}"`);
+  return ms;
 }
 
 export function parseKeyValues(text: string | undefined, flag: string): Record<string, string> {
@@ -37,6 +50,9 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
     dockerHost: flags.dockerHost,
     listen: flags.listen,
     tokenFile: flags.tokenFile,
+    store: flags.store,
+    leaseDurationMs: await durationMs(flags.leaderElectLeaseDuration, 'MINIPOD_LEADER_ELECT_LEASE_DURATION', '--leader-elect-lease-duration'),
+    nodeMonitorGracePeriodMs: await durationMs(flags.nodeMonitorGracePeriod, 'MINIPOD_NODE_MONITOR_GRACE_PERIOD', '--node-monitor-grace-period'),
   });
   writeFileSync(paths.pidFile(), String(process.pid));
   let stopping = false;
@@ -113,6 +129,9 @@ export async function start(flags: DaemonFlags): Promise<void> {
   if (flags.dockerHost) args.push('--docker-host', flags.dockerHost);
   if (flags.listen) args.push('--listen', flags.listen);
   if (flags.tokenFile) args.push('--token-file', flags.tokenFile);
+  if (flags.store) args.push('--store', flags.store);
+  if (flags.leaderElectLeaseDuration) args.push('--leader-elect-lease-duration', flags.leaderElectLeaseDuration);
+  if (flags.nodeMonitorGracePeriod) args.push('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
   const out = openSync(paths.logFile(), 'a');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: process.env });
   child.unref();

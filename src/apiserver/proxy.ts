@@ -138,6 +138,9 @@ export async function serveExecUpgrade(
   logger: Logger,
   token?: string,
 ): Promise<void> {
+  // Node hands over an upgraded socket without an error listener: a client that
+  // vanishes early must not become an uncaught exception.
+  socket.on('error', () => socket.destroy());
   try {
     await tunnelExec(registry, req, socket, head, token);
   } catch (err) {

@@ -57,6 +57,7 @@ export class KubeletServer {
       this.handle(req, res).catch((err) => this.fail(res, err));
     });
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy()); // Node leaves upgraded sockets without one
       this.upgrade(req, socket, head).catch((err) => {
         const e = err instanceof KubeletError ? err : new KubeletError(500, (err as Error).message);
         if (e.code >= 500) this.log.error({ err, url: req.url }, 'exec failed');

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything minipod and its tests need on a Debian machine, idempotently:
 # Docker Engine (installed and started when none answers), the pause image, the test
-# images, node modules and the compiled CLI. Fast when all of it is already there.
+# images, a local registry, a throwaway etcd for the tests, node modules and the
+# compiled CLI. Fast when all of it is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -62,6 +63,9 @@ need_pkg busybox busybox-static
 need_pkg curl curl
 scripts/build-images.sh
 start_registry
+# etcd for the etcd store's tests: Debian's etcd-server, on 127.0.0.1:23790 in a temp dir.
+need_pkg etcd etcd-server
+scripts/start-etcd.sh >/dev/null
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing node modules"

@@ -60,7 +60,8 @@ export class KubeletServer {
       socket.on('error', () => socket.destroy()); // Node leaves upgraded sockets without one
       this.upgrade(req, socket, head).catch((err) => {
         const e = err instanceof KubeletError ? err : new KubeletError(500, (err as Error).message);
-        if (e.code >= 500) this.log.error({ err, url: req.url }, 'exec failed');
+        // A KubeletError is the answer to the request (e.g. container not found); anything else is ours.
+        if (!(err instanceof KubeletError)) this.log.error({ err, url: req.url }, 'exec failed');
         rejectUpgrade(socket, e.code, e.message);
       });
     });
@@ -115,7 +116,7 @@ export class KubeletServer {
 
   private fail(res: http.ServerResponse, err: unknown): void {
     const e = err instanceof KubeletError ? err : new KubeletError(500, (err as Error).message);
-    if (e.code >= 500) this.log.error({ err }, 'request failed');
+    if (!(err instanceof KubeletError)) this.log.error({ err }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;

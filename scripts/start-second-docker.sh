@@ -65,6 +65,10 @@ start() {
     return 0
   fi
   command -v dockerd >/dev/null || { log "dockerd is missing: run scripts/bootstrap.sh"; exit 1; }
+  if ! command -v ip >/dev/null; then
+    log "installing iproute2"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+  fi
   first_bridge_ok || { log "the first engine's docker0 is missing: refusing to start beside a broken engine"; exit 1; }
   mkdir -p "$dir/data" "$dir/exec"
   if ! ip link show "$bridge" >/dev/null 2>&1; then

@@ -74,7 +74,9 @@ export class EtcdStore implements Store {
     try {
       await this.currentResourceVersion();
     } catch (err) {
-      throw new Error(`cannot reach etcd at ${this.opts.endpoints.join(',')}: ${(err as Error).message}`);
+      // grpc's message ends in a "Resolution note" meant for its own developers.
+      const why = (err as Error).message.replace(/\.?\s*Resolution note:.*$/s, '');
+      throw new Error(`cannot reach etcd at ${this.opts.endpoints.join(',')}: ${why}`);
     }
   }
 

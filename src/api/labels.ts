@@ -369,3 +369,28 @@ export function matchesLabels(labels: Record<string, string> | undefined, reqs: 
     }
   });
 }
+
+const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
+/**
+ * ObjectMeta's labels and annotations checked as the API server checks them
+ * (ValidateLabels, ValidateAnnotations), as field errors for a 422 Invalid.
+ */
+export function objectMetaMapErrors(meta: Record<string, unknown>): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const q = (s: string) => JSON.stringify(s);
+  const labels = (meta.labels ?? {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(labels)) {
+    for (const m of labelKeyErrors(k)) out.push({ path: 'metadata.labels', message: `Invalid value: ${q(k)}: ${m}` });
+    if (typeof v !== 'string') out.push({ path: `metadata.labels.${k}`, message: `Invalid value: ${JSON.stringify(v)}: must be a string` });
+    else for (const m of labelValueErrors(v)) out.push({ path: 'metadata.labels', message: `Invalid value: ${q(v)}: ${m}` });
+  }
+  const annotations = (meta.annotations ?? {}) as Record<string, unknown>;
+  let size = 0;
+  for (const [k, v] of Object.entries(annotations)) {
+    for (const m of labelKeyErrors(k.toLowerCase())) out.push({ path: 'metadata.annotations', message: `Invalid value: ${q(k)}: ${m}` });
+    size += Buffer.byteLength(k) + Buffer.byteLength(String(v));
+  }
+  if (size > TOTAL_ANNOTATION_SIZE_LIMIT) out.push({ path: 'metadata.annotations', message: `Too long: must have at most ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes` });
+  return out;
+}

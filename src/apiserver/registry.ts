@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { applyPodDefaults } from '../api/defaults.js';
 import type { Binding, Event, Node, Pod } from '../api/types.js';
 import { dropNulls, validatePod } from '../api/validate.js';
+import { objectMetaMapErrors } from '../api/labels.js';
 import { type Resource, type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './status.js';
 
@@ -55,6 +56,10 @@ export class Registry {
       if (errs.length) throw invalid('Pod', name, errs);
       checkPodSpecUpdate(old as unknown as Pod, pod);
       pod.status = (old as unknown as Pod).status; // status changes only through /status
+    } else {
+      // Pods get this from validatePod; nodes and events (`minipod label node`) here.
+      const errs = objectMetaMapErrors(merged.metadata);
+      if (errs.length) throw invalid(KIND[resource], name, errs);
     }
     return this.write(resource, namespace, name, merged, next.metadata?.resourceVersion);
   }
@@ -167,6 +172,10 @@ export class Registry {
       ev.count ??= 1;
     }
     if (resource === 'nodes') (obj as unknown as Node).spec ??= {};
+    if (resource !== 'pods') {
+      const errs = objectMetaMapErrors(meta);
+      if (errs.length) throw invalid(KIND[resource], meta.name as string, errs);
+    }
     meta.uid = randomUUID();
     meta.creationTimestamp = new Date().toISOString(); // RFC 3339 with milliseconds; Kubernetes clients accept fractions
     delete meta.resourceVersion;

@@ -7,8 +7,10 @@ import { matchesLabels, parseLabelSelector, type Requirement } from '../api/labe
 import type { Resource, StoredObject } from '../store/store.js';
 import { type DeleteOptions, Registry } from './registry.js';
 import { ApiError, badRequest } from './status.js';
-import { serveWatch } from './watch.js';
+import { serveWatch, type WatchServeOptions } from './watch.js';
 import { discovery } from './discovery.js';
+import { openapi } from './openapi.js';
+import { negotiate, partialObjectMetadata, toTable } from './table.js';
 import { serveExecUpgrade, serveLog } from './proxy.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024; // the Kubernetes API server's request limit
@@ -63,14 +65,16 @@ export interface ApiServerOptions {
   logger: Logger;
   /** Bearer token required on TCP connections; the unix socket is guarded by its file mode. */
   token?: string;
+  /** Watch tuning (bookmark interval), for tests. */
+  watch?: WatchServeOptions;
 }
 
-export function createApiServer({ registry, logger, token }: ApiServerOptions): http.Server {
+export function createApiServer({ registry, logger, token, watch }: ApiServerOptions): http.Server {
   const server = http.createServer((req, res) => {
     if (token !== undefined && req.socket.remoteAddress !== undefined && req.headers.authorization !== `Bearer ${token}`) {
       return send(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
     }
-    handle(registry, req, res, token).catch((err) => {
+    handle(registry, req, res, token, watch).catch((err) => {
       const apiErr =
         err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
       if (apiErr.code >= 500) logger.error({ err, method: req.method, url: req.url }, 'request failed');
@@ -91,12 +95,14 @@ export function createApiServer({ registry, logger, token }: ApiServerOptions): 
   return server;
 }
 
-async function handle(registry: Registry, req: http.IncomingMessage, res: http.ServerResponse, token?: string): Promise<void> {
+async function handle(registry: Registry, req: http.IncomingMessage, res: http.ServerResponse, token?: string, watchOptions?: WatchServeOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://minipod');
   const q = url.searchParams;
   const method = req.method ?? 'GET';
-  const disc = discovery(url.pathname);
+  const disc = discovery(url.pathname, req.socket.localPort ? `${req.socket.localAddress?.replace(/^::ffff:/, '')}:${req.socket.localPort}` : undefined);
   if (disc !== undefined && method === 'GET') return send(res, 200, disc);
+  const spec = method === 'GET' ? openapi(url.pathname) : undefined;
+  if (spec !== undefined) return sendText(res, 200, spec, 'application/json');
   const route = parsePath(url.pathname);
   if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   const { resource, name, subresource } = route;
@@ -108,15 +114,23 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
   if (!name) {
     if (method === 'GET') {
       const selectors = parseSelectors(q, resource);
+      const conversion = negotiate(req.headers.accept, q);
       if (q.get('watch') === 'true' || q.get('watch') === '1') {
-        return serveWatch(registry.store, req, res, { resource, namespace, selectors, query: q });
+        return serveWatch(registry.store, req, res, { resource, namespace, selectors, query: q, conversion }, watchOptions);
       }
       const { items, resourceVersion } = await registry.store.list(resource, namespace);
+      const selected = items.filter((o) => selects(o, selectors));
+      if (conversion?.kind === 'Table') return send(res, 200, toTable(resource, selected, resourceVersion, conversion.options));
+      if (conversion?.kind === 'PartialObjectMetadataList') {
+        const meta = selected.map((o) => partialObjectMetadata(o, conversion.apiVersion));
+        return send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: conversion.apiVersion, metadata: { resourceVersion }, items: meta });
+      }
+      if (conversion) throw new ApiError(406, 'NotAcceptable', 'you requested PartialObjectMetadata, but the requested object is a list');
       return send(res, 200, {
         kind: LIST_KIND[resource],
         apiVersion: 'v1',
         metadata: { resourceVersion },
-        items: items.filter((o) => selects(o, selectors)),
+        items: selected,
       });
     }
     if (method === 'POST') {
@@ -139,8 +153,14 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
   }
   const status = subresource === 'status';
   switch (method) {
-    case 'GET':
-      return send(res, 200, await registry.get(resource, namespace, name));
+    case 'GET': {
+      const obj = await registry.get(resource, namespace, name);
+      const conversion = status ? undefined : negotiate(req.headers.accept, q);
+      if (conversion?.kind === 'Table') return send(res, 200, toTable(resource, [obj], obj.metadata.resourceVersion, conversion.options));
+      if (conversion?.kind === 'PartialObjectMetadata') return send(res, 200, partialObjectMetadata(obj, conversion.apiVersion));
+      if (conversion) throw new ApiError(406, 'NotAcceptable', 'you requested PartialObjectMetadataList, but the requested object is not a list');
+      return send(res, 200, obj);
+    }
     case 'PUT': {
       const body = await readJson(req);
       return send(res, 200, status ? await registry.updateStatus(resource, namespace, name, body) : await registry.update(resource, namespace, name, body));
@@ -155,6 +175,11 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
     }
   }
   throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+}
+
+function sendText(res: http.ServerResponse, code: number, text: string, contentType: string): void {
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 export function send(res: http.ServerResponse, code: number, body: unknown): void {

@@ -40,8 +40,34 @@ function program(): Command {
     .option('-A, --all-namespaces', 'list across all namespaces')
     .option('--no-headers', 'omit the header row')
     .option('--show-labels', 'show labels as the last column')
-    .addHelpText('after', '\nExamples:\n  minipod get pods\n  minipod get pods -o wide\n  minipod get pod web -o yaml\n  minipod get nodes')
+    .option('-w, --watch', 'after listing, print a new row for every change')
+    .option('--watch-only', 'print a row for every change, without the list first')
+    .option('--output-watch-events', 'with --watch: add an EVENT column (ADDED, MODIFIED, DELETED)')
+    .addHelpText('after', '\nExamples:\n  minipod get pods\n  minipod get pods -o wide\n  minipod get pod web -o yaml\n  minipod get pods -l app=web,tier!=db\n  minipod get pods -w --output-watch-events\n  minipod get nodes --show-labels')
     .action(async (type, names, opts) => (await import('./commands/get.js')).get(type, names, { ...opts, noHeaders: opts.headers === false }));
+
+  const metadataCommand = (name: 'label' | 'annotate', pair: string) =>
+    p
+      .command(name)
+      .description(name === 'label' ? 'Add, change (--overwrite) or remove (KEY-) labels of pods and nodes' : 'Add, change (--overwrite) or remove (KEY-) annotations of pods and nodes')
+      .argument('<args...>', `TYPE NAME... (or TYPE/NAME...) then ${pair}=VALUE... and ${pair}-...`)
+      .option('--overwrite', `allow changing a ${pair} that already has a value`)
+      .option('--all', 'every object of the type in the namespace')
+      .option('-l, --selector <selector>', 'the objects that match a label selector')
+      .option('--field-selector <selector>', 'the objects that match a field selector')
+      .option('-n, --namespace <ns>', 'namespace', 'default')
+      .option('--list', `print the ${pair}s instead of changing them`)
+      .option('--resource-version <rv>', 'change only if the object is still at this resourceVersion')
+      .addOption(new Option('--dry-run [mode]', '"client" (change nothing) or "server" (validate only)').preset('client'))
+      .addHelpText(
+        'after',
+        name === 'label'
+          ? '\nExamples:\n  minipod label pod web tier=frontend\n  minipod label pod web tier=backend --overwrite\n  minipod label pod web tier-\n  minipod label node $(hostname) disktype=ssd\n  minipod label pods --all env=dev'
+          : "\nExamples:\n  minipod annotate pod web description='my web server'\n  minipod annotate pod web description='v2' --overwrite\n  minipod annotate pod web description-",
+      )
+      .action(async (args, opts) => (await import(`./commands/${name}.js`))[name](args, opts));
+  metadataCommand('label', 'KEY');
+  metadataCommand('annotate', 'KEY');
 
   p.command('describe')
     .description('Show a pod in detail: containers with their state and last state, conditions, volumes and events')

@@ -88,7 +88,8 @@ export class Scheduler {
     const { fits, reasons } = this.filter(pod, nodes);
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     if (!fits.length) {
-      const message = `0/${nodes.length} nodes are available: ${summarize(reasons)}.`;
+      // schedule_one.go: with no node at all, ErrNoNodesAvailable; otherwise the FitError histogram.
+      const message = nodes.length ? `0/${nodes.length} nodes are available: ${summarize(reasons)}.` : 'no nodes available to schedule pods';
       if (this.lastFailure.get(key) !== message) {
         this.lastFailure.set(key, message);
         this.recorder.event(pod, 'Warning', 'FailedScheduling', message);
@@ -110,18 +111,26 @@ export class Scheduler {
     this.recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`);
   }
 
-  private filter(pod: Pod, nodes: Node[]): { fits: Fit[]; reasons: string[] } {
+  /**
+   * The default plugins' Filter, in their order (NodeUnschedulable,
+   * TaintToleration for the not-ready/unreachable taints, NodeAffinity for
+   * nodeSelector, NodePorts, NodeResourcesFit); a node stops at its first
+   * failing plugin, and NodeResourcesFit reports every resource that is short.
+   */
+  filter(pod: Pod, nodes: Node[]): { fits: Fit[]; reasons: string[] } {
     const fits: Fit[] = [];
     const reasons: string[] = [];
     const want = podRequests(pod);
+    const ports = hostPorts(pod);
     for (const node of nodes) {
       if (node.spec?.unschedulable) {
-        reasons.push("node(s) were unschedulable");
+        reasons.push('node(s) were unschedulable');
         continue;
       }
       const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
       if (ready?.status !== 'True') {
-        reasons.push('node(s) had untolerated taint {node.kubernetes.io/not-ready: }');
+        // The node lifecycle controller taints NotReady nodes not-ready, Unknown ones unreachable.
+        reasons.push(`node(s) had untolerated taint {node.kubernetes.io/${ready?.status === 'False' ? 'not-ready' : 'unreachable'}: }`);
         continue;
       }
       const labels = node.metadata.labels ?? {};
@@ -129,35 +138,45 @@ export class Scheduler {
         reasons.push("node(s) didn't match Pod's node affinity/selector");
         continue;
       }
+      const used = this.usedOn(node.metadata.name!);
+      if (ports.some((p) => used.ports.has(p))) {
+        reasons.push("node(s) didn't have free ports for the requested pod ports");
+        continue;
+      }
       const alloc = node.status?.allocatable ?? {};
       const cpuCap = parseQuantity(alloc.cpu ?? '0');
       const memCap = parseQuantity(alloc.memory ?? '0');
-      const used = this.usedOn(node.metadata.name!);
-      if (used.cpu + want.cpu > cpuCap) {
-        reasons.push('Insufficient cpu');
-        continue;
-      }
-      if (used.memory + want.memory > memCap) {
-        reasons.push('Insufficient memory');
+      const podCap = alloc.pods !== undefined ? parseQuantity(alloc.pods) : Infinity;
+      const short: string[] = [];
+      if (used.pods + 1 > podCap) short.push('Too many pods');
+      if (want.cpu > 0 && used.cpu + want.cpu > cpuCap) short.push('Insufficient cpu');
+      if (want.memory > 0 && used.memory + want.memory > memCap) short.push('Insufficient memory');
+      if (short.length) {
+        reasons.push(...short);
         continue;
       }
       // LeastAllocated: prefer the node with the most room left, cpu and memory alike.
-      const score = ((cpuCap - used.cpu - want.cpu) / cpuCap + (memCap - used.memory - want.memory) / memCap) * 50;
+      const free = (cap: number, use: number) => (cap > 0 ? (cap - use) / cap : 0);
+      const score = (free(cpuCap, used.cpu + want.cpu) + free(memCap, used.memory + want.memory)) * 50;
       fits.push({ node, score });
     }
     return { fits, reasons };
   }
 
-  private usedOn(node: string): { cpu: number; memory: number } {
+  private usedOn(node: string): { cpu: number; memory: number; pods: number; ports: Set<string> } {
     let cpu = 0;
     let memory = 0;
+    let pods = 0;
+    const ports = new Set<string>();
     for (const p of this.pods.cache.values()) {
       if (p.spec.nodeName !== node || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
       const r = podRequests(p);
       cpu += r.cpu;
       memory += r.memory;
+      pods++;
+      for (const hp of hostPorts(p)) ports.add(hp);
     }
-    return { cpu, memory };
+    return { cpu, memory, pods, ports };
   }
 
   private async markUnschedulable(pod: Pod, message: string): Promise<void> {
@@ -195,9 +214,21 @@ export function podRequests(pod: Pod): { cpu: number; memory: number } {
   return sum;
 }
 
-function summarize(reasons: string[]): string {
+/** FitError's histogram: "N reason" strings, sorted as strings (Go's sort.Strings). */
+export function summarize(reasons: string[]): string {
   const counts = new Map<string, number>();
   for (const r of reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
-  if (!counts.size) return 'no nodes available to schedule pods';
-  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([r, n]) => `${n} ${r}`).join(', ');
+  return [...counts]
+    .map(([r, n]) => `${n} ${r}`)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .join(', ');
+}
+
+/** The host ports a pod asks for, as "protocol/port": two pods on one node may not share one. */
+function hostPorts(pod: Pod): string[] {
+  const out: string[] = [];
+  for (const c of [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]) {
+    for (const p of c.ports ?? []) if (p.hostPort) out.push(`${p.protocol ?? 'TCP'}/${p.hostPort}`);
+  }
+  return out;
 }

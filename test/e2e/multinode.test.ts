@@ -204,6 +204,9 @@ describe('a node agent on a second Docker Engine', () => {
     // The same containers, through the docker CLI on the second engine's socket.
     const ps = execFileSync('docker', ['-H', docker2Host, 'ps', '--filter', `label=io.kubernetes.pod.uid=${shared.metadata.uid}`, '--format', '{{.Image}}'], { encoding: 'utf8' });
     expect(ps.trim().split('\n').sort()).toEqual(['busybox:1.36', 'minipod/pause:1']);
+    // exec through daemon A's API reaches the node agent's kubelet, and the container on engine two.
+    const exec = await runCli(['exec', 'shared', '--', 'sh', '-c', 'hostname; cat /proc/1/cmdline | tr "\\0" " "'], env(homes.a));
+    expect(exec).toMatchObject({ code: 0, stdout: 'shared\nsleep 3600 ' });
 
     expect((await runCli(['apply', '-f', '-'], env(homes.a), pod('anywhere'))).code).toBe(0);
     const anywhere = await watchPod(clientA, 'default', 'anywhere', running, 30_000, 'Running');

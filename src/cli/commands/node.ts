@@ -28,7 +28,7 @@ export function parseServer(server: string): URL {
     throw new UsageError(`--server wants http://HOST:PORT (the address of a \`minipod daemon --listen\`), got "${server}"`);
   }
   if (url.protocol === 'https:') {
-    throw new UsageError(`--server ${server}: the minipod API server serves plain HTTP with a bearer token; use http://${url.host} (or a TLS tunnel that ends on this machine)`);
+    throw new UsageError(`--server ${server}: the node agent speaks plain HTTP with the bearer token, not TLS yet; use http://${url.host} (or a TLS tunnel that ends on this machine)`);
   }
   if (url.protocol !== 'http:' || !url.port || (url.pathname !== '/' && url.pathname !== '')) {
     throw new UsageError(`--server wants http://HOST:PORT (the address of a \`minipod daemon --listen\`), got "${server}"`);

@@ -40,7 +40,7 @@ export function invalid(kind: string, name: string, causes: { path: string; mess
   const summary = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
   return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, {
     name,
-    kind: kind.toLowerCase() + 's',
+    kind, // NewInvalid: the kind itself (kubectl prints "The Pod \"x\" is invalid")
     causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.path })),
   });
 }

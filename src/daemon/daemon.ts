@@ -52,6 +52,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let tcp: http.Server | undefined;
   if (opts.listen) {
     tcp = createApiServer({ registry: new Registry(store), logger: logger.child({ component: 'apiserver' }), token });
+    (await import('../apiserver/tls.js')).acceptTls(tcp, minipodHome(), opts.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')); // TLS too: kubectl sends its token only over TLS
     await listenOnTcp(tcp, opts.listen);
     logger.info({ listen: opts.listen }, 'API server listening on TCP');
   }

@@ -21,19 +21,41 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface TestClusterOptions {
+  /** Another Docker Engine (unix://…) for the daemon's kubelet; default: the main engine. */
+  dockerHost?: string;
+  /** Extra environment for the daemon and the CLI (e.g. MINIPOD_NODE_STATUS_UPDATE_FREQUENCY). */
+  env?: Record<string, string>;
+  /** Extra flags for `minipod daemon` (e.g. --listen, --node-labels). */
+  daemonArgs?: string[];
+}
+
 export class TestCluster {
   readonly home = mkdtempSync(join(os.tmpdir(), 'minipod-e2e-'));
   readonly node = `e2e-${Math.random().toString(36).slice(2, 8)}`;
   private daemon?: ChildProcess;
   client = new Client({ socketPath: join(this.home, 'minipod.sock') });
+  /** The Docker Engine this cluster's kubelet uses. */
+  readonly docker: Docker;
+
+  constructor(private options: TestClusterOptions = {}) {
+    this.docker = options.dockerHost ? new Docker({ socketPath: options.dockerHost.replace(/^unix:\/\//, '') }) : docker;
+  }
 
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, MINIPOD_HOME: this.home, MINIPOD_NODE_NAME: this.node, NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, MINIPOD_HOME: this.home, MINIPOD_NODE_NAME: this.node, NO_COLOR: '1' };
+    if (this.options.dockerHost) env.DOCKER_HOST = this.options.dockerHost;
+    return { ...env, ...this.options.env };
+  }
+
+  /** The daemon's process id while it runs. */
+  get daemonPid(): number | undefined {
+    return this.daemon?.exitCode === null ? this.daemon.pid : undefined;
   }
 
   /** Starts `minipod daemon` in the foreground and waits until its node is registered. */
   async start(): Promise<void> {
-    this.daemon = spawn(process.execPath, [BIN, 'daemon'], { env: this.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.daemon = spawn(process.execPath, [BIN, 'daemon', ...(this.options.daemonArgs ?? [])], { env: this.env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     this.daemon.stderr!.on('data', (d) => (stderr += d));
     await waitFor(async () => {
@@ -66,13 +88,13 @@ export class TestCluster {
   async containers(podUid?: string): Promise<Docker.ContainerInfo[]> {
     const label = [`minipod.io/node=${this.node}`];
     if (podUid) label.push(`io.kubernetes.pod.uid=${podUid}`);
-    return docker.listContainers({ all: true, filters: { label } });
+    return this.docker.listContainers({ all: true, filters: { label } });
   }
 
   async cleanup(): Promise<void> {
     await this.stopDaemon();
     this.client.close();
-    for (const c of await this.containers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+    for (const c of await this.containers().catch(() => [])) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
     rmSync(this.home, { recursive: true, force: true });
   }
 }

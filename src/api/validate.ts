@@ -13,6 +13,7 @@ import type { Document, LineCounter, Node as YamlNode, Pair } from 'yaml';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Pod } from './types.js';
 import { QUANTITY_FORMAT_ERROR, tryParseQuantity } from './quantity.js';
+import { AJV_OPTIONS, SCHEMA_URL, VALIDATOR_URL, schemaHash } from './schema-codegen.js';
 
 // ajv (~70 ms with the compile) and yaml (~25 ms) load on first use: commands that never
 // validate a manifest must not pay for them at start-up.
@@ -277,11 +278,17 @@ let compiled: ValidateFunction | undefined;
 
 function schemaValidator(): ValidateFunction {
   if (compiled) return compiled;
+  const text = readFileSync(SCHEMA_URL, 'utf8');
+  // Compiled ahead of time by the build (schema-codegen.ts), unless the schema changed since.
+  try {
+    const pre = require(VALIDATOR_URL.pathname) as ValidateFunction & { schemaHash?: string };
+    if (pre.schemaHash === schemaHash(text)) return (compiled = pre);
+  } catch {
+    // not generated: compile below
+  }
   const Ajv = (require('ajv') as typeof import('ajv')).default;
-  const schemaUrl = new URL('../../schemas/pod.schema.json', import.meta.url);
-  const schema = JSON.parse(readFileSync(schemaUrl, 'utf8')) as object;
-  const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true });
-  compiled = ajv.compile(schema);
+  const ajv = new Ajv(AJV_OPTIONS);
+  compiled = ajv.compile(JSON.parse(text) as object);
   return compiled;
 }
 

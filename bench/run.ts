@@ -1,0 +1,296 @@
+// `npm run bench [-- --quick] [-- --only start,burst,cli]`: minipod side by side
+// with raw Docker and podman. Prints a table and writes bench/results.json; every
+// figure is a ratio against a baseline measured in the same run, over repeats.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { BenchCluster, ROOT, docker, nodeFloor } from './cluster.js';
+import { podYaml, podsYaml } from './manifests.js';
+import { podmanAvailable, podmanPlay, podmanRemovePods } from './podman.js';
+import { type RawPod, pool, rawCleanup, rawPodRemove, rawPodStart } from './raw.js';
+import { type Summary, median, pairedRatios, summarize } from './stats.js';
+import { sleep } from './proc.js';
+
+interface Row {
+  figure: string;
+  subject: string;
+  baseline: string;
+  subjectMs: Summary;
+  baselineMs: Summary;
+  ratio: Summary;
+  target?: number;
+  met?: boolean;
+  note?: string;
+}
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,burst,cli').split(','));
+const plan = quick
+  ? { startReps: 7, cliReps: 12, burstRounds: 2, sweepRounds: 1, pods: 50 }
+  : { startReps: 21, cliReps: 30, burstRounds: 5, sweepRounds: 2, pods: 50 };
+const CONCURRENCY = [1, 2, 4, 8];
+const run = `mpbench${Date.now().toString(36)}`;
+const rows: Row[] = [];
+const samples: Record<string, unknown> = {};
+const t = () => performance.now();
+const t00 = t();
+
+function row(figure: string, subject: string, baseline: string, s: number[], b: number[], target?: number, note?: string): Row {
+  const ratio = summarize(pairedRatios(s, b));
+  const r: Row = { figure, subject, baseline, subjectMs: summarize(s), baselineMs: summarize(b), ratio, target, note };
+  if (target !== undefined) r.met = ratio.median <= target;
+  rows.push(r);
+  return r;
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`[bench ${((t() - t00) / 1000).toFixed(0).padStart(3)} s] ${msg}\n`);
+}
+
+// --- 1. pod start: apply --wait vs raw Docker (+ node -e 0) vs podman kube play
+
+async function podStart(c: BenchCluster, podman: boolean): Promise<void> {
+  const mp: number[] = [];
+  const raw: number[] = [];
+  const node: number[] = [];
+  const pm: number[] = [];
+  for (let i = -1; i < plan.startReps; i++) {
+    const name = `start-${i + 1}`;
+    const file = c.file(`${name}.yaml`, podYaml(name));
+    const steps: Record<string, () => Promise<number>> = {
+      minipod: async () => {
+        const r = await c.mustMp(['apply', '-f', file, '--wait']);
+        await c.mustMp(['delete', 'pod', name, '--grace-period=0', '--force']);
+        await c.waitNoContainers();
+        return r.ms;
+      },
+      raw: async () => {
+        const t0 = t();
+        const p = await rawPodStart(run, name);
+        const ms = t() - t0;
+        await rawPodRemove(p);
+        return ms;
+      },
+      node: async () => (await nodeFloor()).ms,
+      podman: async () => {
+        if (!podman) return NaN;
+        const ms = (await podmanPlay(file)).ms;
+        await podmanRemovePods([name]);
+        return ms;
+      },
+    };
+    // Rotate the order: none of them always runs first (or right after a cleanup).
+    const order = Object.keys(steps);
+    const k = ((i % order.length) + order.length) % order.length;
+    const got: Record<string, number> = {};
+    for (const key of [...order.slice(k), ...order.slice(0, k)]) got[key] = await steps[key]();
+    if (i < 0) continue; // warm-up: images, page cache, dockerd
+    mp.push(got.minipod);
+    raw.push(got.raw);
+    node.push(got.node);
+    pm.push(got.podman);
+  }
+  const floor = raw.map((r, i) => r + node[i]);
+  samples.podStart = { minipod: mp, rawDocker: raw, nodeE0: node, podman: pm };
+  row('pod start', 'minipod apply --wait', 'raw Docker + node -e 0', mp, floor, 1.2);
+  row('  (raw Docker alone)', 'raw pause+app', 'node -e 0', raw, node, undefined, 'the floor\'s parts');
+  if (podman) row('pod start vs podman', 'minipod apply --wait', 'podman kube play', mp, pm, undefined, 'reported');
+}
+
+// --- 2–4. burst of 50 pods, delete of them, and the CLI with 100 pods
+
+/** Resolves at the `count`-th container destroy of this node, as Docker reports it. */
+async function destroyed(node: string, count: number): Promise<() => Promise<number>> {
+  const stream = (await docker.getEvents({ filters: { type: ['container'], event: ['destroy'], label: [`minipod.io/node=${node}`] } })) as NodeJS.ReadableStream & { destroy(): void };
+  let seen = 0;
+  let buf = '';
+  const done = new Promise<number>((resolve) => {
+    stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      seen += lines.filter((l) => l.trim()).length;
+      if (seen >= count) resolve(t());
+    });
+  });
+  return async () => {
+    const at = await done;
+    stream.destroy();
+    return at;
+  };
+}
+
+async function rawBurst(names: string[], concurrency: number): Promise<{ startMs: number; pods: RawPod[] }> {
+  const t0 = t();
+  const pods = await pool(names, concurrency, (n) => rawPodStart(run, n));
+  return { startMs: t() - t0, pods };
+}
+
+async function rawDelete(pods: RawPod[], concurrency: number): Promise<number> {
+  const ids = [...pods.map((p) => p.app), ...pods.map((p) => p.pause)];
+  const t0 = t();
+  await pool(ids, concurrency, (id) => docker.getContainer(id).remove({ force: true }));
+  return t() - t0;
+}
+
+async function burstDeleteCli(c: BenchCluster): Promise<void> {
+  const mpStart: number[] = [];
+  const mpDelete: number[] = [];
+  const rawStart = new Map<number, (number | undefined)[]>(CONCURRENCY.map((k) => [k, []]));
+  const rawDel = new Map<number, (number | undefined)[]>(CONCURRENCY.map((k) => [k, []]));
+  // The best concurrency is chosen on the sweep rounds alone, so that the later
+  // rounds, which run only it, pair with every round of minipod.
+  const best = (m: Map<number, (number | undefined)[]>) => {
+    const swept = (k: number) => median(defined(m.get(k)!.slice(0, plan.sweepRounds)));
+    return CONCURRENCY.reduce((a, b) => (swept(b) < swept(a) ? b : a));
+  };
+  for (let round = 0; round < plan.burstRounds; round++) {
+    const names = Array.from({ length: plan.pods }, (_, i) => `burst-${round}-${String(i).padStart(3, '0')}`);
+    const file = c.file(`burst-${round}.yaml`, podsYaml(names, { group: 'burst' }));
+    progress(`burst round ${round + 1}/${plan.burstRounds}: minipod`);
+    const r = await c.mustMp(['apply', '-f', file, '--wait', '--timeout', '5m']);
+    mpStart.push(r.ms);
+    if (round === 0 && only.has('cli')) await cli(c);
+    const gone = await destroyed(c.node, plan.pods * 2);
+    const t0 = t();
+    await c.mustMp(['delete', 'pods', '--all', '--grace-period=0', '--force']);
+    mpDelete.push((await gone()) - t0);
+    await c.waitNoContainers();
+
+    // Sweep the concurrencies first; afterwards only the best so far (for creates
+    // and, separately, for deletes).
+    const sweep = round < plan.sweepRounds;
+    const bestStart = best(rawStart);
+    const bestDel = best(rawDel);
+    const startRound = new Map<number, number>();
+    const delRound = new Map<number, number>();
+    for (const k of sweep ? CONCURRENCY : [bestStart]) {
+      progress(`burst round ${round + 1}/${plan.burstRounds}: raw Docker at concurrency ${k}`);
+      const created = await rawBurst(names, k);
+      startRound.set(k, created.startMs);
+      const dk = sweep ? k : bestDel;
+      delRound.set(dk, await rawDelete(created.pods, dk));
+    }
+    for (const k of CONCURRENCY) {
+      rawStart.get(k)!.push(startRound.get(k));
+      rawDel.get(k)!.push(delRound.get(k));
+    }
+  }
+  const bs = best(rawStart);
+  const bd = best(rawDel);
+  samples.burst = { minipod: mpStart, raw: Object.fromEntries(rawStart), bestConcurrency: bs };
+  samples.delete = { minipod: mpDelete, raw: Object.fromEntries(rawDel), bestConcurrency: bd };
+  const paired = (s: number[], b: (number | undefined)[]) => {
+    const idx = s.map((_, i) => i).filter((i) => b[i] !== undefined);
+    return [idx.map((i) => s[i]), idx.map((i) => b[i]!)] as const;
+  };
+  row(`burst ${plan.pods} pods`, 'minipod apply --wait', `raw Docker, best concurrency (${bs})`, ...paired(mpStart, rawStart.get(bs)!), 1.3);
+  row(`delete ${plan.pods} pods`, 'delete --grace-period=0 --force', `raw rm -f, best concurrency (${bd})`, ...paired(mpDelete, rawDel.get(bd)!), 1.3);
+}
+
+const defined = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined);
+
+/** With the burst's 50 running pods plus 50 pending ones: `get pods` and `apply --dry-run=client`. */
+async function cli(c: BenchCluster): Promise<void> {
+  const pending = Array.from({ length: 100 - plan.pods }, (_, i) => `pending-${String(i).padStart(3, '0')}`);
+  await c.mustMp(['apply', '-f', c.file('pending.yaml', podsYaml(pending, { group: 'pending', nodeSelector: { 'minipod.io/bench': 'nowhere' } }))]);
+  const ten = c.file('ten.yaml', podsYaml(Array.from({ length: 10 }, (_, i) => `dry-${i}`)));
+  const get: number[] = [];
+  const dry: number[] = [];
+  const node: number[] = [];
+  progress(`CLI: get pods with 100 pods, apply --dry-run=client of 10 pods (${plan.cliReps} runs each)`);
+  for (let i = -2; i < plan.cliReps; i++) {
+    const g = await c.mustMp(['get', 'pods']);
+    const lines = g.stdout.trim().split('\n').length;
+    if (lines !== 101) throw new Error(`get pods printed ${lines} lines, not 101`);
+    const n = await nodeFloor();
+    const d = await c.mustMp(['apply', '--dry-run=client', '-f', ten]);
+    if (i < 0) continue;
+    get.push(g.ms);
+    node.push(n.ms);
+    dry.push(d.ms);
+  }
+  samples.cli = { getPods: get, dryRun: dry, nodeE0: node };
+  row('get pods (100 pods)', 'minipod get pods', 'node -e 0', get, node, 1.6);
+  row('apply --dry-run=client', '10-pod file', 'node -e 0', dry, node, 2);
+  await c.mustMp(['delete', 'pods', '-l', 'minipod.io/bench=pending', '--grace-period=0', '--force']);
+}
+
+// --- table
+
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+
+function printTable(): void {
+  const head = ['figure', 'minipod ms (p25–p75)', 'baseline', 'baseline ms', 'ratio median [min–max]', 'target', ''];
+  const body = rows.map((r) => [
+    r.figure,
+    `${f0(r.subjectMs.median)} (${f0(r.subjectMs.p25)}–${f0(r.subjectMs.p75)})`,
+    r.baseline,
+    f0(r.baselineMs.median),
+    `${f2(r.ratio.median)} [${f2(r.ratio.min)}–${f2(r.ratio.max)}] n=${r.ratio.n}`,
+    r.target !== undefined ? `≤ ${r.target}` : (r.note ?? ''),
+    r.met === undefined ? '' : r.met ? 'met' : 'NOT met',
+  ]);
+  const all = [head, ...body];
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  for (const r of all) console.log(r.map((cell, i) => cell.padEnd(w[i])).join('  ').trimEnd());
+}
+
+function machine(): Record<string, string> {
+  const sh = (cmd: string, a: string[]) => {
+    try {
+      return execFileSync(cmd, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return 'n/a';
+    }
+  };
+  return {
+    node: process.version,
+    cpus: String(os.cpus().length),
+    docker: sh('docker', ['version', '--format', '{{.Server.Version}}']),
+    podman: podmanAvailable() ?? 'not installed (run scripts/bench-bootstrap.sh)',
+    commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+    dirty: sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) ? 'yes' : 'no',
+  };
+}
+
+async function main(): Promise<void> {
+  const started = t();
+  const info = machine();
+  const podman = !info.podman.startsWith('not');
+  if (!podman) progress('podman is missing: the podman baseline is skipped (run scripts/bench-bootstrap.sh)');
+  const c = new BenchCluster();
+  const cleanup = async () => {
+    await c.cleanup().catch(() => undefined);
+    await rawCleanup(run).catch(() => undefined);
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    progress(`${quick ? 'quick' : 'full'} run ${run}: daemon on node ${c.node}, MINIPOD_HOME ${c.home}`);
+    await c.start();
+    if (only.has('start')) {
+      progress(`pod start: ${plan.startReps} runs of minipod, raw Docker, node -e 0${podman ? ', podman kube play' : ''}`);
+      await podStart(c, podman);
+    }
+    if (only.has('burst')) await burstDeleteCli(c);
+    else if (only.has('cli')) await cli(c);
+  } finally {
+    await cleanup();
+    if (podman) await podmanRemovePods(Array.from({ length: plan.startReps + 1 }, (_, i) => `start-${i}`)).catch(() => undefined);
+  }
+  const seconds = (t() - started) / 1000;
+  console.log(`\nminipod benchmarks (${quick ? 'quick' : 'full'}, ${seconds.toFixed(0)} s) — node ${info.node}, ${info.cpus} CPUs, Docker ${info.docker}, ${info.podman}, commit ${info.commit}${info.dirty === 'yes' ? '+dirty' : ''}`);
+  printTable();
+  const out = join(ROOT, 'bench/results.json');
+  writeFileSync(out, JSON.stringify({ mode: quick ? 'quick' : 'full', date: new Date().toISOString(), seconds, machine: info, plan, rows, samples }, null, 2) + '\n');
+  console.log(`\nwritten: ${out}`);
+  await sleep(0);
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+});

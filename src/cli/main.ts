@@ -1,14 +1,17 @@
 // The minipod command line: kubectl's verbs and flags. Commands load their
 // modules lazily so that `minipod get pods` starts fast.
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { ApiStatusError, ConnectionError } from '../client/client.js';
 import { paths } from '../config.js';
+import { parseFastGet } from './fast-get.js';
 import { ManifestError } from './manifests.js';
 import { UsageError } from './output.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function program(): Command {
+// commander loads only when a command line needs it (see fast-get.ts).
+async function program(): Promise<Command> {
+  const { Command, Option } = await import('commander');
   const p = new Command('minipod')
     .description('Run Kubernetes pods on this machine\'s Docker Engine, with the kubelet\'s semantics.')
     .version('0.1.0')
@@ -29,6 +32,7 @@ function program(): Command {
   apply('apply');
   apply('create');
 
+  // The plain forms of `get` skip commander (fast-get.ts): keep its FLAGS in step.
   p.command('get')
     .description('List pods, nodes or events')
     .argument('<type>', 'pods, nodes or events (or pod/NAME)')
@@ -208,7 +212,9 @@ function fail(message: string): void {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await program().parseAsync(argv);
+    const fast = parseFastGet(argv.slice(2));
+    if (fast) await (await import('./commands/get.js')).get(fast.type, fast.names, fast.opts);
+    else await (await program()).parseAsync(argv);
   } catch (err) {
     if (err instanceof ManifestError) fail(err.lines.join('\n'));
     else if (err instanceof ConnectionError) fail(`error: cannot reach the minipod daemon at ${paths.socket()} — start it with: minipod daemon start`);

@@ -1,6 +1,8 @@
 // Printing for people (aligned tables, colours that switch off with NO_COLOR or
 // a non-terminal) and for programs (-o json|yaml|name).
-import chalk from 'chalk';
+// chalk loads only where colours can show (a terminal): `get pods | …`, scripts and
+// the benchmarks do not pay for it at start-up.
+const chalk = process.stdout.isTTY && !process.env.NO_COLOR ? (await import('chalk')).default : undefined;
 
 export class UsageError extends Error {}
 
@@ -24,7 +26,7 @@ function visibleLength(s: string): number {
 }
 
 export function colorStatus(status: string): string {
-  if (!process.stdout.isTTY || process.env.NO_COLOR) return status;
+  if (!chalk || !process.stdout.isTTY || process.env.NO_COLOR) return status;
   if (/Err|Error|BackOff|Failed|OOMKilled|Invalid|Unknown|DeadlineExceeded|Evicted/.test(status)) return chalk.red(status);
   if (/Pending|Creating|Init|Terminating|Waiting|NotReady|PodInitializing/.test(status)) return chalk.yellow(status);
   return status;

@@ -143,10 +143,13 @@ export class PodWorker {
     }
     if (this.deadlineExceeded()) return this.failDeadline(containers);
 
-    const sandbox = await this.ensureSandbox(containers);
-    if (sandbox) {
-      const ctx = this.context(sandbox);
-      if (await this.syncInitContainers(containers, sandbox, ctx)) await this.syncAppContainers(containers, sandbox, ctx);
+    if (this.startsFresh(containers)) await this.startFresh();
+    else {
+      const sandbox = await this.ensureSandbox(containers);
+      if (sandbox) {
+        const ctx = this.context(sandbox);
+        if (await this.syncInitContainers(containers, sandbox, ctx)) await this.syncAppContainers(containers, sandbox, ctx);
+      }
     }
     const after = await this.deps.runtime.listContainers(this.uid);
     const status = await this.writeStatus(after);
@@ -155,7 +158,7 @@ export class PodWorker {
 
   // --- sandbox
 
-  private async ensureSandbox(containers: RuntimeContainer[]): Promise<RuntimeContainer | undefined> {
+  private async ensureSandbox(containers: RuntimeContainer[], whileStarting?: (sandboxId: string) => Promise<void>): Promise<RuntimeContainer | undefined> {
     const sandboxes = containers.filter((c) => c.kind === 'sandbox');
     const current = sandboxes.at(-1);
     if (current?.state === 'running') {
@@ -181,7 +184,7 @@ export class PodWorker {
       hostNetwork: !!spec.hostNetwork,
       ports,
       attempt: current ? current.attempt + 1 : 0,
-    });
+    }, whileStarting);
     this.log.info({ sandbox: sandbox.id.slice(0, 12), ip: sandbox.ip }, 'sandbox started');
     return sandbox;
   }
@@ -196,6 +199,45 @@ export class PodWorker {
       apiHost: this.deps.apiHost,
       apiPort: this.deps.apiPort,
     };
+  }
+
+  /**
+   * A new pod of one container, no init containers and no host ports, whose
+   * container needs no pod IP in its environment: nothing in Docker yet, nothing
+   * ran before (restart counts start at 0).
+   */
+  private startsFresh(containers: RuntimeContainer[]): boolean {
+    const spec = this.pod.spec;
+    if (containers.length || spec.initContainers?.length || spec.containers.length !== 1) return false;
+    const c = spec.containers[0];
+    if (c.ports?.some((p) => p.hostPort) || this.attemptAfterLoss(c.name, 'app') > 0) return false;
+    return !c.env?.some((e) => e.valueFrom?.fieldRef?.fieldPath.startsWith('status.podIP'));
+  }
+
+  /**
+   * The general path's steps, events and waiting reasons, with one overlap: the
+   * container is pulled and created while the pause container starts (Docker
+   * needs the pause container to exist, not to run, to create a container that
+   * joins its namespaces); it starts once the pause container runs.
+   */
+  private async startFresh(): Promise<void> {
+    const spec = this.pod.spec.containers[0];
+    let ctx: PodContext | undefined;
+    let id: string | undefined;
+    let sandbox: RuntimeContainer | undefined;
+    try {
+      sandbox = await this.ensureSandbox([], async (sandboxId) => {
+        const joining = { id: sandboxId } as RuntimeContainer; // createContainer joins by id; the IP comes with the start
+        ctx = this.context(joining);
+        id = await this.create(spec, 'app', 0, joining, ctx);
+      });
+    } catch (err) {
+      if (id) await this.deps.runtime.removeContainer(id); // as if never created: the retry starts from scratch
+      throw err;
+    }
+    if (!sandbox || !ctx || !id) return;
+    ctx.podIP = this.pod.spec.hostNetwork ? this.deps.hostIP : sandbox.ip;
+    await this.run(spec, 'app', id, ctx);
   }
 
   // --- init containers: one at a time, in order, each to exit 0
@@ -298,18 +340,24 @@ export class PodWorker {
       backoff.next(key);
     }
     await this.start(spec, kind, last ? last.attempt + 1 : this.attemptAfterLoss(spec.name, kind), sandbox, ctx);
-    await this.collectGarbage(spec, kind);
+    if (last) await this.collectGarbage(spec, kind); // a first attempt leaves nothing older to collect
   }
 
   /** Pull (per policy), create and start one container; failures become waiting reasons. */
   private async start(spec: Container, kind: ContainerKind, attempt: number, sandbox: RuntimeContainer, ctx: PodContext): Promise<void> {
+    const id = await this.create(spec, kind, attempt, sandbox, ctx);
+    if (id) await this.run(spec, kind, id, ctx);
+  }
+
+  /** Pull (per policy) and create one container: its id, or undefined and a waiting reason. */
+  private async create(spec: Container, kind: ContainerKind, attempt: number, sandbox: RuntimeContainer, ctx: PodContext): Promise<string | undefined> {
     const { runtime, recorder } = this.deps;
     const path = fieldPath(spec, kind, this.pod);
     const pulled = await pullImageIfNeeded(this.deps, this.pod, spec, path);
     if (!pulled.ok) {
       this.waiting.set(spec.name, pulled.waiting);
       if (pulled.retryInMs) this.after(pulled.retryInMs);
-      return;
+      return undefined;
     }
     let id: string;
     try {
@@ -320,10 +368,17 @@ export class PodWorker {
       this.waiting.set(spec.name, { reason: 'CreateContainerError', message });
       recorder.event(this.pod, 'Warning', 'Failed', `Error: ${message}`, path);
       this.after(10_000);
-      return;
+      return undefined;
     }
     this.waiting.delete(spec.name);
     recorder.event(this.pod, 'Normal', 'Created', `Created container ${spec.name}`, path);
+    return id;
+  }
+
+  /** Starts a created container, then runs its postStart hook. */
+  private async run(spec: Container, kind: ContainerKind, id: string, ctx: PodContext): Promise<void> {
+    const { runtime, recorder } = this.deps;
+    const path = fieldPath(spec, kind, this.pod);
     try {
       await runtime.startContainer(id);
       recorder.event(this.pod, 'Normal', 'Started', `Started container ${spec.name}`, path);

@@ -123,6 +123,18 @@ const exec = promisify(execFile);
 
 export class DockerRuntime {
   readonly docker: Docker;
+  /**
+   * Inspections of running and exited containers, reused while Docker's list shows
+   * the same state and no event of the container came: what an inspect tells of
+   * them does not change until then. Only while an event stream is live (watchEvents):
+   * Docker sends "die" before its list shows the exit, so the event must drop the
+   * entry. (A created container is inspected every time: a failed start leaves it
+   * "created" with an exit code and an error.) Saves an inspect per container on
+   * every pod sync.
+   */
+  private inspected = new Map<string, { state: string; info: RuntimeContainer }>();
+  private liveEventStreams = 0;
+  private eventsSeen = 0; // an inspect answered across an event is not kept
 
   constructor(
     readonly nodeName: string,
@@ -153,8 +165,12 @@ export class DockerRuntime {
     };
   }
 
-  /** Creates and starts the pause container that holds the pod's namespaces. */
-  async runSandbox(pod: PodRef, cfg: SandboxConfig): Promise<RuntimeContainer> {
+  /**
+   * Creates and starts the pause container that holds the pod's namespaces.
+   * `whileStarting` runs during its start: work that needs the sandbox to exist,
+   * not to run, such as creating the containers that join it.
+   */
+  async runSandbox(pod: PodRef, cfg: SandboxConfig, whileStarting?: (sandboxId: string) => Promise<void>): Promise<RuntimeContainer> {
     await this.ensurePauseImage();
     const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     const exposed: Record<string, object> = {};
@@ -176,8 +192,10 @@ export class DockerRuntime {
         RestartPolicy: { Name: 'no' },
       },
     });
-    await container.start();
-    return this.inspect(container.id);
+    const [started, other] = await Promise.allSettled([container.start(), whileStarting?.(container.id)]);
+    if (started.status === 'rejected') throw started.reason;
+    if (other.status === 'rejected') throw other.reason;
+    return this.inspectAndKeep(container.id, 'running');
   }
 
   /** Creates (does not start) a container joined to the sandbox's namespaces. */
@@ -228,6 +246,7 @@ export class DockerRuntime {
   }
 
   async removeContainer(id: string): Promise<void> {
+    this.inspected.delete(id);
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (err) {
@@ -291,15 +310,30 @@ export class DockerRuntime {
     const label = [`${LABEL.node}=${this.nodeName}`];
     if (podUid) label.push(`${LABEL.podUid}=${podUid}`);
     const list = await this.docker.listContainers({ all: true, filters: { label } });
+    const listed = new Set(list.map((c) => c.Id));
+    for (const [id, e] of this.inspected) if (!listed.has(id) && (!podUid || e.info.pod.uid === podUid)) this.inspected.delete(id);
     const out = await Promise.all(
-      list.map((c) =>
-        this.inspect(c.Id).catch((err) => {
+      list.map((c) => {
+        const kept = this.liveEventStreams > 0 ? this.inspected.get(c.Id) : undefined;
+        if (kept && kept.state === c.State) return { ...kept.info, pod: { ...kept.info.pod } };
+        return this.inspectAndKeep(c.Id, c.State).catch((err) => {
           if (isGone(err)) return undefined;
           throw err;
-        }),
-      ),
+        });
+      }),
     );
     return out.filter((c): c is RuntimeContainer => !!c).sort((a, b) => a.attempt - b.attempt);
+  }
+
+  /** inspect(), kept for later lists when it agrees with the state Docker listed. */
+  private async inspectAndKeep(id: string, listedState: string): Promise<RuntimeContainer> {
+    const events = this.eventsSeen;
+    const info = await this.docker.getContainer(id).inspect();
+    const c = fromInspect(info);
+    if (this.liveEventStreams > 0 && events === this.eventsSeen && info.State.Status === listedState && (listedState === 'running' || listedState === 'exited')) {
+      this.inspected.set(id, { state: listedState, info: { ...c, pod: { ...c.pod } } });
+    }
+    return c;
   }
 
   async imagePresent(image: string): Promise<{ id: string; size: number } | undefined> {
@@ -379,6 +413,8 @@ export class DockerRuntime {
             filters: { type: ['container'], label: [`${LABEL.node}=${this.nodeName}`], event: ['die', 'start', 'oom', 'destroy'] },
           })) as NodeJS.ReadableStream;
           current = stream;
+          this.inspected.clear(); // events may have been missed while no stream ran
+          this.liveEventStreams++;
           if (!first) onReconnect();
           first = false;
           let buf = '';
@@ -391,6 +427,8 @@ export class DockerRuntime {
               if (!line.trim()) continue;
               const ev = JSON.parse(line) as { Action: string; id: string; Actor: { Attributes: Record<string, string> } };
               const attrs = ev.Actor?.Attributes ?? {};
+              this.inspected.delete(ev.id); // its state changes: inspect it again
+              this.eventsSeen++;
               onEvent({
                 action: ev.Action,
                 id: ev.id,
@@ -405,6 +443,8 @@ export class DockerRuntime {
             stream.on('error', resolve);
             stream.on('close', resolve);
           });
+          this.liveEventStreams--;
+          this.inspected.clear();
         } catch {
           // Docker is unreachable: try again shortly.
         }

@@ -37,7 +37,7 @@ async function program(): Promise<Command> {
     .description('List pods, nodes or events')
     .argument('<type>', 'pods, nodes or events (or pod/NAME)')
     .argument('[names...]')
-    .option('-o, --output <format>', 'wide, yaml, json or name')
+    .option('-o, --output <format>', 'wide, yaml, json, name, jsonpath=TEMPLATE or jsonpath-as-json=TEMPLATE')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier in (a,b)')
     .option('--field-selector <selector>', 'field selector, e.g. status.phase=Running')
     .option('-n, --namespace <ns>', 'namespace', 'default')
@@ -47,7 +47,10 @@ async function program(): Promise<Command> {
     .option('-w, --watch', 'after listing, print a new row for every change')
     .option('--watch-only', 'print a row for every change, without the list first')
     .option('--output-watch-events', 'with --watch: add an EVENT column (ADDED, MODIFIED, DELETED)')
-    .addHelpText('after', '\nExamples:\n  minipod get pods\n  minipod get pods -o wide\n  minipod get pod web -o yaml\n  minipod get pods -l app=web,tier!=db\n  minipod get pods -w --output-watch-events\n  minipod get nodes --show-labels')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  minipod get pods\n  minipod get pods -o wide\n  minipod get pod web -o yaml\n  minipod get pods -l app=web,tier!=db\n  minipod get pods -w --output-watch-events\n  minipod get nodes --show-labels\n  minipod get pods -o jsonpath='{.items[*].metadata.name}'\n  minipod get pod web -o jsonpath='{.status.podIP}'\n  minipod get pods -o jsonpath='{range .items[*]}{.metadata.name}{"\\t"}{.status.phase}{"\\n"}{end}'`,
+    )
     .action(async (type, names, opts) => (await import('./commands/get.js')).get(type, names, { ...opts, noHeaders: opts.headers === false }));
 
   const metadataCommand = (name: 'label' | 'annotate', pair: string) =>

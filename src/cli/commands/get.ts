@@ -141,9 +141,11 @@ function cellText(v: unknown): string {
 export async function get(type: string, names: string[], opts: GetOptions): Promise<void> {
   const { resource, name } = resourceOf(type);
   if (name) names = [name, ...names];
-  const output = opts.output ?? '';
-  if (!['', 'wide', 'json', 'yaml', 'name'].includes(output)) {
-    throw new UsageError(`unable to match a printer suitable for the output format "${output}", allowed formats are: json,name,wide,yaml`);
+  // `-o=FORMAT` arrives as "=FORMAT": commander keeps the "=" of a short flag, kubectl's pflag drops it.
+  const output = (opts.output ?? '').replace(/^=/, '');
+  const jsonpath = output.startsWith('jsonpath') ? (await import('../jsonpath.js')).jsonPathPrinter(output) : undefined;
+  if (!jsonpath && !['', 'wide', 'json', 'yaml', 'name'].includes(output)) {
+    throw new UsageError(`unable to match a printer suitable for the output format "${output}", allowed formats are: json,jsonpath,jsonpath-as-json,name,wide,yaml`);
   }
   const watching = !!(opts.watch || opts.watchOnly);
   if (watching && names.length > 1) throw new UsageError('watch is only supported on individual resources and resource collections, but 2 resources were found');
@@ -151,7 +153,9 @@ export async function get(type: string, names: string[], opts: GetOptions): Prom
   const ns = opts.allNamespaces || resource === 'nodes' ? undefined : (opts.namespace ?? 'default');
   const client = connect();
   try {
-    if (output === 'json' || output === 'yaml' || output === 'name') {
+    if (jsonpath) {
+      await getObjects(client, resource, ns, names, opts, jsonpath, watching);
+    } else if (output === 'json' || output === 'yaml' || output === 'name') {
       await getObjects(client, resource, ns, names, opts, output, watching);
     } else {
       await getTable(client, resource, ns, names, opts, output === 'wide', watching);
@@ -250,7 +254,7 @@ async function getObjects(
   ns: string | undefined,
   names: string[],
   opts: GetOptions,
-  output: 'json' | 'yaml' | 'name',
+  output: 'json' | 'yaml' | 'name' | ((obj: unknown) => string), // a function: -o jsonpath=…
   watching: boolean,
 ): Promise<void> {
   type Obj = Pod | Node | Event;
@@ -284,6 +288,11 @@ async function getObjects(
   const print = async (objs: Obj[], asList: boolean, eventType?: string) => {
     if (output === 'name') {
       for (const o of objs) process.stdout.write(`${kind}/${o.metadata.name}\n`);
+    } else if (typeof output === 'function') {
+      // As kubectl: the template sees the object, a List for several, or the watch event.
+      if (eventType) for (const object of objs) process.stdout.write(output({ type: eventType, object }));
+      else if (asList) process.stdout.write(output({ apiVersion: 'v1', kind: 'List', items: objs, metadata: { resourceVersion: '' } }));
+      else for (const o of objs) process.stdout.write(output(o));
     } else if (eventType) {
       for (const o of objs) await printObjects([{ type: eventType, object: o }], output, false);
     } else {

@@ -61,6 +61,7 @@ start_docker
 need_pkg cc gcc libc6-dev
 need_pkg busybox busybox-static
 need_pkg curl curl
+need_pkg tmux tmux # the terminal-rendering tests drive the CLI in a real terminal
 scripts/build-images.sh
 start_registry
 # etcd for the etcd store's tests: Debian's etcd-server, on 127.0.0.1:23790 in a temp dir.

@@ -3,13 +3,13 @@
 import type { Command } from 'commander';
 import { ApiStatusError, ConnectionError } from '../client/client.js';
 import { paths } from '../config.js';
-import { parseFastGet } from './fast-get.js';
+import { parseFast } from './fast-args.js';
 import { ManifestError } from './manifests.js';
 import { UsageError } from './output.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-// commander loads only when a command line needs it (see fast-get.ts).
+// commander loads only when a command line needs it (see fast-args.ts).
 async function program(): Promise<Command> {
   const { Command, Option } = await import('commander');
   const p = new Command('minipod')
@@ -18,6 +18,7 @@ async function program(): Promise<Command> {
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) });
 
+  // The plain forms of apply/create skip commander (fast-args.ts): keep its tables in step.
   const apply = (name: 'apply' | 'create') =>
     p
       .command(name)
@@ -32,7 +33,7 @@ async function program(): Promise<Command> {
   apply('apply');
   apply('create');
 
-  // The plain forms of `get` skip commander (fast-get.ts): keep its FLAGS in step.
+  // The plain forms of `get` skip commander (fast-args.ts): keep its tables in step.
   p.command('get')
     .description('List pods, nodes or events')
     .argument('<type>', 'pods, nodes or events (or pod/NAME)')
@@ -215,8 +216,9 @@ function fail(message: string): void {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    const fast = parseFastGet(argv.slice(2));
-    if (fast) await (await import('./commands/get.js')).get(fast.type, fast.names, fast.opts);
+    const fast = parseFast(argv.slice(2));
+    if (fast?.command === 'get') await (await import('./commands/get.js')).get(fast.type, fast.names, fast.opts);
+    else if (fast?.command === 'apply') await (await import('./commands/apply.js')).apply(fast.opts);
     else await (await program()).parseAsync(argv);
   } catch (err) {
     if (err instanceof ManifestError) fail(err.lines.join('\n'));

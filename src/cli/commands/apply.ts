@@ -2,7 +2,6 @@
 // or update its labels and annotations ("configured"), or leave it ("unchanged").
 import { applyPodDefaults } from '../../api/defaults.js';
 import type { Pod } from '../../api/types.js';
-import { sortKeys } from '../../apiserver/registry.js';
 import { ApiStatusError, type Client } from '../../client/client.js';
 import { connect } from '../connect.js';
 import { readManifests } from '../manifests.js';
@@ -78,6 +77,7 @@ async function applyOne(client: Client, pod: Pod, dryRun: boolean, createOnly: b
   }
   const desired = applyPodDefaults(structuredClone(pod));
   desired.spec.nodeName ??= existing.spec.nodeName;
+  const { sortKeys } = await import('../../apiserver/registry.js'); // only to compare with an existing pod
   const same = (a: unknown, b: unknown) => JSON.stringify(sortKeys(a ?? {})) === JSON.stringify(sortKeys(b ?? {}));
   if (
     same(desired.spec, existing.spec) &&

@@ -2,8 +2,9 @@
 // it checks the request as Kubernetes does (pkg/registry/core/pod/strategy.go
 // LogLocation, streamLocation), then proxies it to the kubelet of the pod's node,
 // found through the endpoint that kubelet publishes on its Node object. Logs are
-// streamed through; exec is a WebSocket tunnelled byte for byte after the
-// kubelet accepts the upgrade (see client/remotecommand.ts for the protocol).
+// streamed through; exec and portforward are WebSockets tunnelled byte for byte
+// after the kubelet accepts the upgrade (see client/remotecommand.ts and
+// client/portforward.ts for the protocols).
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -128,8 +129,9 @@ export function closeStreamTunnels(): void {
 }
 
 const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec\/?$/;
+const PORTFORWARD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward\/?$/;
 
-/** Handles an upgrade request on the API server; only pods/{name}/exec accepts one. */
+/** Handles an upgrade request on the API server; only pods/{name}/exec and pods/{name}/portforward accept one. */
 export async function serveExecUpgrade(
   registry: Registry,
   req: http.IncomingMessage,
@@ -142,10 +144,11 @@ export async function serveExecUpgrade(
   // vanishes early must not become an uncaught exception.
   socket.on('error', () => socket.destroy());
   try {
-    await tunnelExec(registry, req, socket, head, token);
+    if (PORTFORWARD_PATH.test(new URL(req.url ?? '/', 'http://minipod').pathname)) await tunnelPortForward(registry, req, socket, head, token);
+    else await tunnelExec(registry, req, socket, head, token);
   } catch (err) {
     const apiErr = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
-    if (apiErr.code >= 500) logger.error({ err, url: req.url }, 'exec failed');
+    if (apiErr.code >= 500) logger.error({ err, url: req.url }, 'stream upgrade failed');
     writeRaw(socket, apiErr.code, 'application/json', JSON.stringify(apiErr.toStatus()));
   }
 }
@@ -166,6 +169,24 @@ async function tunnelExec(registry: Registry, req: http.IncomingMessage, socket:
   for (const c of q.getAll('command')) params.append('command', c);
   for (const p of ['stdin', 'stdout', 'stderr', 'tty']) if (q.get(p)) params.set(p, q.get(p)!);
   const path = `/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`;
+  await tunnelToKubelet(target, path, req, socket, head, token);
+}
+
+/** pods/{name}/portforward (PortForwardLocation): `ports` become the kubelet's `port` parameters. */
+async function tunnelPortForward(registry: Registry, req: http.IncomingMessage, socket: Duplex, head: Buffer, token?: string): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://minipod');
+  const m = PORTFORWARD_PATH.exec(url.pathname)!;
+  const [namespace, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+  const pod = (await registry.get('pods', namespace, name)) as unknown as Pod;
+  if (!pod.spec.nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
+  const target = await targetOf(registry, pod.spec.nodeName);
+  const params = new URLSearchParams();
+  for (const p of url.searchParams.getAll('ports')) params.append('port', p);
+  await tunnelToKubelet(target, `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?${params}`, req, socket, head, token);
+}
+
+/** Passes an upgrade on to the kubelet; once it accepts, pipes the two sockets together. */
+async function tunnelToKubelet(target: KubeletTarget, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer, token?: string): Promise<void> {
   // The WebSocket handshake is between the client and the kubelet: pass its headers through.
   const headers: http.OutgoingHttpHeaders = {};
   for (const h of ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions']) {

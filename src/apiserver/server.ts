@@ -83,7 +83,7 @@ export function createApiServer({ registry, logger, token, watch }: ApiServerOpt
     });
   });
   server.keepAliveTimeout = 60_000;
-  // pods/{name}/exec upgrades to a WebSocket that is tunnelled to the pod's kubelet.
+  // pods/{name}/exec and pods/{name}/portforward upgrade to WebSockets tunnelled to the pod's kubelet.
   server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
     if (token !== undefined && req.socket.remoteAddress !== undefined && req.headers.authorization !== `Bearer ${token}`) {
       const body = JSON.stringify(new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
@@ -147,7 +147,7 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
     return send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
   if (resource === 'pods' && subresource === 'log' && method === 'GET') return serveLog(registry, res, namespace, name, q, token);
-  if (resource === 'pods' && subresource === 'exec') throw badRequest('Upgrade request required');
+  if (resource === 'pods' && (subresource === 'exec' || subresource === 'portforward')) throw badRequest('Upgrade request required');
   if (subresource && subresource !== 'status') {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   }

@@ -133,6 +133,17 @@ async function program(): Promise<Command> {
     .addHelpText('after', '\nExamples:\n  minipod delete pod web\n  minipod delete pod web --grace-period 3\n  minipod delete pod web --grace-period=0 --force\n  minipod delete pods --all')
     .action(async (args, opts) => (await import('./commands/delete.js')).deletePods(args, opts));
 
+  p.command('port-forward')
+    .description("Forward local ports to a pod's ports, through the API server and the pod's kubelet, until Ctrl-C")
+    .argument('[args...]', 'pod/NAME (or NAME), then one or more [LOCAL:]REMOTE ports; REMOTE may be a container port\'s name')
+    .option('--address <addresses>', 'addresses to listen on, comma separated: IPs, or localhost for 127.0.0.1 and ::1 (default localhost)', collect)
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  minipod port-forward pod/web 8080:80      # localhost:8080 to port 80 of the pod\n  minipod port-forward pod/web 8080          # the same port here and there\n  minipod port-forward pod/web :80           # a random local port\n  minipod port-forward pod/web 8080:http     # a named container port\n  minipod port-forward pod/web 5000 6000:6001\n  minipod port-forward --address 0.0.0.0 pod/web 8080:80',
+    )
+    .action(async (args, opts) => (await import('./commands/port-forward.js')).portForward(args, opts));
+
   p.command('run')
     .description('Create and run a pod with one container')
     .argument('<name>')

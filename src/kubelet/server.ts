@@ -9,6 +9,8 @@
 //       → text/plain stream (errors: plain text, as the kubelet answers them)
 //   GET /exec/{namespace}/{pod}/{container}?command=…&stdin&stdout&stderr&tty
 //       → WebSocket upgrade, protocol v5/v4.channel.k8s.io (see client/remotecommand.ts)
+//   GET /portForward/{namespace}/{pod}?port=…
+//       → WebSocket upgrade, the same protocols (see client/portforward.ts)
 import { chmodSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -19,6 +21,7 @@ import type { ContainerStatus, Pod } from '../api/types.js';
 import { ApiStatusError, type Client } from '../client/client.js';
 import { CHANNEL, STREAM_PROTOCOLS, STREAM_PROTOCOL_V5, exitStatus } from '../client/remotecommand.js';
 import { type DockerRuntime, type ExecSession, dockerMessage, isGone } from '../runtime/docker.js';
+import { parsePortForwardPorts, servePortForward } from './portforward.js';
 
 export interface KubeletServerOptions {
   nodeName: string;
@@ -137,7 +140,7 @@ export class KubeletServer {
     if (parts[0] === 'containerLogs' && parts.length === 4 && req.method === 'GET') {
       return this.containerLogs(parts[1], parts[2], parts[3], url.searchParams, res);
     }
-    if (parts[0] === 'exec') throw new KubeletError(400, 'Upgrade request required');
+    if (parts[0] === 'exec' || parts[0] === 'portForward') throw new KubeletError(400, 'Upgrade request required');
     throw new KubeletError(404, `the kubelet serves no ${url.pathname}`);
   }
 
@@ -195,6 +198,7 @@ export class KubeletServer {
     if (!this.authorized(req)) throw new KubeletError(401, 'Unauthorized');
     const url = new URL(req.url ?? '/', 'http://kubelet');
     const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+    if (parts[0] === 'portForward' && parts.length === 3) return this.portForward(req, socket, head, parts[1], parts[2], url.searchParams);
     if (parts[0] !== 'exec' || parts.length !== 4) throw new KubeletError(404, `the kubelet serves no ${url.pathname}`);
     const [, namespace, name, container] = parts;
     const q = url.searchParams;
@@ -230,6 +234,33 @@ export class KubeletServer {
         },
         (err: Error) => sendStatus(ws, internalError(err)),
       );
+    });
+  }
+
+  // --- port forwarding (server.go getPortForward, cri streaming portforward)
+
+  private async portForward(req: http.IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string, q: URLSearchParams): Promise<void> {
+    let ports: number[];
+    try {
+      ports = parsePortForwardPorts(q);
+    } catch (err) {
+      throw new KubeletError(400, (err as Error).message);
+    }
+    const pod = await this.pod(namespace, name);
+    const sandbox = (await this.opts.runtime.listContainers(pod.metadata.uid)).filter((c) => c.kind === 'sandbox' && c.state === 'running').at(-1);
+    const host = pod.spec.hostNetwork ? '127.0.0.1' : sandbox?.ip;
+    if (!sandbox || !host) throw new KubeletError(500, `unable to do port forwarding: the sandbox of pod "${name}" is not running`);
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      throw new KubeletError(400, `port forwarding is served over WebSockets (${STREAM_PROTOCOLS.join(', ')}), not ${req.headers.upgrade}`);
+    }
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    if (!pickProtocol(offered)) {
+      throw new KubeletError(400, `none of the offered protocols [${offered.join(' ')}] is supported; use ${STREAM_PROTOCOLS.join(' or ')}`);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = servePortForward(ws, { host, ports, podFullName: `${name}_${namespace}`, uid: pod.metadata.uid ?? '' }, this.log);
+      this.sessions.add(session);
+      ws.on('close', () => this.sessions.delete(session));
     });
   }
 

@@ -16,6 +16,10 @@ async function program(): Promise<Command> {
     .description('Run Kubernetes pods on this machine\'s Docker Engine, with the kubelet\'s semantics.')
     .version('0.1.0')
     .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExamples:\n  minipod daemon start\n  minipod apply -f manifests/two-containers.yaml --wait\n  minipod get pods -o wide\n  minipod port-forward pod/web 8080:80\n  minipod COMMAND --help     # each command\'s flags and examples',
+    )
     .configureOutput({ outputError: (str, write) => write(str) });
 
   // The plain forms of apply/create skip commander (fast-args.ts): keep its tables in step.
@@ -195,17 +199,23 @@ async function program(): Promise<Command> {
   daemon
     .command('start')
     .description('Start the daemon in the background')
+    .addHelpText('after', '\nExamples:\n  minipod daemon start\n  minipod daemon start --node-labels disk=ssd\n  minipod daemon start --store etcd://127.0.0.1:2379 --listen 0.0.0.0:6443')
     .action(async (_o, cmd: Command) => (await import('./commands/daemon.js')).start(cmd.parent!.opts()));
   daemon
     .command('stop')
     .description('Stop the background daemon (pods keep running and are adopted on the next start)')
+    .addHelpText('after', '\nExamples:\n  minipod daemon stop')
     .action(async () => (await import('./commands/daemon.js')).stop());
   daemon
     .command('status')
     .description('Say whether the daemon runs')
+    .addHelpText('after', '\nExamples:\n  minipod daemon status')
     .action(async () => (await import('./commands/daemon.js')).status());
 
-  const node = p.command('node').description('Run this machine as an extra node of a minipod cluster');
+  const node = p
+    .command('node')
+    .description('Run this machine as an extra node of a minipod cluster')
+    .addHelpText('after', '\nExamples:\n  minipod node join --server http://10.0.0.5:6443 --token-file ./token --name worker-2');
   node
     .command('join')
     .description('Run only a kubelet here, against a remote API server: register this node and run the pods bound to it')

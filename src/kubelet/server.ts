@@ -240,6 +240,15 @@ export class KubeletServer {
   // --- port forwarding (server.go getPortForward, cri streaming portforward)
 
   private async portForward(req: http.IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string, q: URLSearchParams): Promise<void> {
+    // The transport first: kubectl speaks SPDY here (its ports travel in stream
+    // headers), and its users should hear that, not that a port is missing.
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      throw new KubeletError(400, `port forwarding is served over WebSockets (${STREAM_PROTOCOLS.join(', ')}), not ${req.headers.upgrade}`);
+    }
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    if (!pickProtocol(offered)) {
+      throw new KubeletError(400, `none of the offered protocols [${offered.join(' ')}] is supported; use ${STREAM_PROTOCOLS.join(' or ')}`);
+    }
     let ports: number[];
     try {
       ports = parsePortForwardPorts(q);
@@ -250,13 +259,6 @@ export class KubeletServer {
     const sandbox = (await this.opts.runtime.listContainers(pod.metadata.uid)).filter((c) => c.kind === 'sandbox' && c.state === 'running').at(-1);
     const host = pod.spec.hostNetwork ? '127.0.0.1' : sandbox?.ip;
     if (!sandbox || !host) throw new KubeletError(500, `unable to do port forwarding: the sandbox of pod "${name}" is not running`);
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      throw new KubeletError(400, `port forwarding is served over WebSockets (${STREAM_PROTOCOLS.join(', ')}), not ${req.headers.upgrade}`);
-    }
-    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-    if (!pickProtocol(offered)) {
-      throw new KubeletError(400, `none of the offered protocols [${offered.join(' ')}] is supported; use ${STREAM_PROTOCOLS.join(' or ')}`);
-    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = servePortForward(ws, { host, ports, podFullName: `${name}_${namespace}`, uid: pod.metadata.uid ?? '' }, this.log);
       this.sessions.add(session);

@@ -339,6 +339,11 @@ spec:
     expect(logs).toMatchObject({ code: 0, stdout: 'hello from kc-web\n' });
     expect(logs.stdout).toBe((await cluster.mp(['logs', 'kc-web'])).stdout);
     expect(await kubectl(['label', 'pod', 'kc-web', 'by=kubectl'])).toMatchObject({ code: 0, stdout: 'pod/kc-web labeled\n' });
+    expect(await kubectl(['exec', 'kc-web', '--', 'sh', '-c', 'echo in $(hostname); exit 3'])).toMatchObject({
+      code: 3,
+      stdout: 'in kc-web\n',
+      stderr: 'command terminated with exit code 3\n',
+    });
   }, 90_000);
 
   it('watches with get -w and deletes with a grace period, waiting until the pod is gone', async () => {

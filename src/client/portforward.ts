@@ -58,8 +58,13 @@ export function channelToSocket(ws: WebSocket, socket: net.Socket, payload: Buff
   if (!payload.length || socket.destroyed || socket.writableEnded) return;
   if (!socket.write(payload) && !ws.isPaused) {
     ws.pause();
-    socket.once('drain', () => ws.resume());
-    socket.once('close', () => ws.resume());
+    const resume = () => {
+      socket.off('drain', resume);
+      socket.off('close', resume);
+      ws.resume();
+    };
+    socket.on('drain', resume);
+    socket.on('close', resume);
   }
 }
 

@@ -272,6 +272,24 @@ describe('port-forward errors, as kubectl words them', () => {
       });
     });
     expect(refused).toBe('400 query parameter "port" is required');
+    // kubectl's SPDY upgrade hears why it cannot work.
+    const spdy = await new Promise<string>((resolve, reject) => {
+      const req = http.request({
+        socketPath: `${cluster.home}/minipod.sock`,
+        path: '/api/v1/namespaces/default/pods/pf-web/portforward',
+        method: 'POST',
+        headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'portforward.k8s.io' },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () => resolve(`${res.statusCode} ${body}`));
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(spdy).toBe('400 port forwarding is served over WebSockets (v5.channel.k8s.io, v4.channel.k8s.io), not SPDY/3.1');
   });
 });
 

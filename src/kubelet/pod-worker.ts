@@ -258,8 +258,12 @@ export class PodWorker {
       const all = attemptsOf(containers, spec.name, 'init');
       const current = all.filter((c) => c.sandboxId === sandbox.id).at(-1);
       if (isSidecar(spec)) {
-        // A sidecar need only have started before the next container starts.
-        if (current?.state === 'running') continue;
+        // A sidecar need only have started (its startup probe passed, if it has
+        // one) before the next container starts.
+        if (current?.state === 'running') {
+          if (this.deps.probes?.started(this.uid).get(spec.name) === false) return false;
+          continue;
+        }
         await this.startWithBackoff(spec, 'init', all.at(-1), sandbox, ctx);
         if (!this.waiting.has(spec.name)) this.requestSync(); // go on once it runs
         return false;

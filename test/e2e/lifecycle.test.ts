@@ -214,6 +214,30 @@ describe('sidecars, termination messages, stdin', () => {
     expect((await cluster.mp(['get', 'pod', 'sidecar-demo'])).stdout).toMatch(/^sidecar-demo\s+2\/2\s+Running\s+0\s/m);
   }, 60_000);
 
+  it('waits for a sidecar\'s startup probe before the app container starts', async () => {
+    await applyText(`apiVersion: v1
+kind: Pod
+metadata: {name: sidecar-startup}
+spec:
+  initContainers:
+  - name: proxy
+    image: busybox:1.36
+    restartPolicy: Always
+    command: ["sh", "-c", "sleep 2; touch /tmp/up; exec sleep 3600"]
+    startupProbe:
+      exec: {command: ["test", "-f", "/tmp/up"]}
+      periodSeconds: 1
+      failureThreshold: 30
+  containers:
+  - {name: app, image: busybox:1.36, command: ["sleep", "3600"]}
+`);
+    const pod = await watchPod(cluster.client, 'default', 'sidecar-startup', running, 30_000, 'Running');
+    const proxy = await docker.getContainer(idOf(pod, 'proxy')).inspect();
+    const app = await docker.getContainer(idOf(pod, 'app')).inspect();
+    expect(Date.parse(app.State.StartedAt) - Date.parse(proxy.State.StartedAt)).toBeGreaterThanOrEqual(2000);
+    expect(pod.status!.initContainerStatuses![0]).toMatchObject({ started: true, restartCount: 0 });
+  }, 60_000);
+
   it('reports the termination message from the file, or from the logs on error', async () => {
     await apply('manifests/termination-message.yaml');
     const pod = await watchPod(cluster.client, 'default', 'last-words', (p) => p.status?.phase === 'Failed', 30_000, 'Failed');

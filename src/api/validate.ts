@@ -14,12 +14,13 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Pod } from './types.js';
 import { QUANTITY_FORMAT_ERROR, tryParseQuantity } from './quantity.js';
 import { AJV_OPTIONS, SCHEMA_URL, VALIDATOR_URL, schemaHash } from './schema-codegen.js';
+import { loadYaml } from './yaml-lib.js';
 
 // ajv (~70 ms with the compile) and yaml (~25 ms) load on first use: commands that never
 // validate a manifest must not pay for them at start-up.
 const require = createRequire(import.meta.url);
 let yamlLib: typeof import('yaml') | undefined;
-const yaml = () => (yamlLib ??= require('yaml') as typeof import('yaml'));
+const yaml = () => (yamlLib ??= loadYaml()); // bundled at build: see yaml-lib.ts
 
 // ---------------------------------------------------------------------------
 // Public API

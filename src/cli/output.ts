@@ -37,7 +37,7 @@ export async function printObjects(objects: unknown[], format: 'json' | 'yaml', 
   if (format === 'json') {
     process.stdout.write(JSON.stringify(value, null, 4) + '\n');
   } else {
-    const { stringify } = await import('yaml');
+    const { stringify } = (await import('../api/yaml-lib.js')).loadYaml();
     process.stdout.write(stringify(value));
   }
 }

@@ -1,5 +1,6 @@
 // Timing child processes from spawn to exit, the way a user's shell runs them.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface Timed {
   ms: number;
@@ -29,3 +30,29 @@ export async function mustRun(cmd: string, args: string[], env?: NodeJS.ProcessE
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runnable tasks right now (the 4th field of /proc/loadavg counts the reader too). */
+function runnable(): number {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[3].split('/')[0]) - 1;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits (at most `maxMs`) until the machine looks idle: at most one other runnable
+ * task in three samples in a row. Other people's test runs share these two cores;
+ * a sample pair taken in a burst of theirs measures them, not us. Resolves whether
+ * it got quiet, so the results can say how many samples were.
+ */
+export async function waitQuiet(maxMs: number): Promise<boolean> {
+  const deadline = Date.now() + maxMs;
+  let calm = 0;
+  while (Date.now() < deadline) {
+    calm = runnable() <= 1 ? calm + 1 : 0;
+    if (calm >= 3) return true;
+    await sleep(20);
+  }
+  return false;
+}

@@ -2,7 +2,7 @@
 // with raw Docker and podman. Prints a table and writes bench/results.json; every
 // figure is a ratio against a baseline measured in the same run, over repeats.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { BenchCluster, ROOT, docker, nodeFloor } from './cluster.js';
@@ -10,7 +10,7 @@ import { podYaml, podsYaml } from './manifests.js';
 import { podmanAvailable, podmanPlay, podmanRemovePods } from './podman.js';
 import { type RawPod, pool, rawCleanup, rawPodRemove, rawPodStart } from './raw.js';
 import { type Summary, median, pairedRatios, summarize } from './stats.js';
-import { sleep } from './proc.js';
+import { sleep, waitQuiet } from './proc.js';
 
 interface Row {
   figure: string;
@@ -28,14 +28,21 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,burst,cli').split(','));
 const plan = quick
-  ? { startReps: 7, cliReps: 12, burstRounds: 2, sweepRounds: 1, pods: 50 }
-  : { startReps: 21, cliReps: 30, burstRounds: 5, sweepRounds: 2, pods: 50 };
+  ? { startReps: 7, cliReps: 12, burstRounds: 1, sweepRounds: 1, pods: 50, quietMs: 1000 }
+  : { startReps: 21, cliReps: 30, burstRounds: 5, sweepRounds: 2, pods: 50, quietMs: 5000 };
 const CONCURRENCY = [1, 2, 4, 8];
 const run = `mpbench${Date.now().toString(36)}`;
 const rows: Row[] = [];
 const samples: Record<string, unknown> = {};
 const t = () => performance.now();
 const t00 = t();
+const gate = { waits: 0, quiet: 0 };
+
+/** Before each measured step: let other people's bursts pass (up to plan.quietMs). */
+async function quiet(): Promise<void> {
+  gate.waits++;
+  if (await waitQuiet(plan.quietMs)) gate.quiet++;
+}
 
 function row(figure: string, subject: string, baseline: string, s: number[], b: number[], target?: number, note?: string): Row {
   const ratio = summarize(pairedRatios(s, b));
@@ -85,7 +92,10 @@ async function podStart(c: BenchCluster, podman: boolean): Promise<void> {
     const order = Object.keys(steps);
     const k = ((i % order.length) + order.length) % order.length;
     const got: Record<string, number> = {};
-    for (const key of [...order.slice(k), ...order.slice(0, k)]) got[key] = await steps[key]();
+    for (const key of [...order.slice(k), ...order.slice(0, k)]) {
+      await quiet();
+      got[key] = await steps[key]();
+    }
     if (i < 0) continue; // warm-up: images, page cache, dockerd
     mp.push(got.minipod);
     raw.push(got.raw);
@@ -150,10 +160,12 @@ async function burstDeleteCli(c: BenchCluster): Promise<void> {
     const names = Array.from({ length: plan.pods }, (_, i) => `burst-${round}-${String(i).padStart(3, '0')}`);
     const file = c.file(`burst-${round}.yaml`, podsYaml(names, { group: 'burst' }));
     progress(`burst round ${round + 1}/${plan.burstRounds}: minipod`);
+    await quiet();
     const r = await c.mustMp(['apply', '-f', file, '--wait', '--timeout', '5m']);
     mpStart.push(r.ms);
     if (round === 0 && only.has('cli')) await cli(c);
     const gone = await destroyed(c.node, plan.pods * 2);
+    await quiet();
     const t0 = t();
     await c.mustMp(['delete', 'pods', '--all', '--grace-period=0', '--force']);
     mpDelete.push((await gone()) - t0);
@@ -168,9 +180,11 @@ async function burstDeleteCli(c: BenchCluster): Promise<void> {
     const delRound = new Map<number, number>();
     for (const k of sweep ? CONCURRENCY : [bestStart]) {
       progress(`burst round ${round + 1}/${plan.burstRounds}: raw Docker at concurrency ${k}`);
+      await quiet();
       const created = await rawBurst(names, k);
       startRound.set(k, created.startMs);
       const dk = sweep ? k : bestDel;
+      await quiet();
       delRound.set(dk, await rawDelete(created.pods, dk));
     }
     for (const k of CONCURRENCY) {
@@ -202,10 +216,13 @@ async function cli(c: BenchCluster): Promise<void> {
   const node: number[] = [];
   progress(`CLI: get pods with 100 pods, apply --dry-run=client of 10 pods (${plan.cliReps} runs each)`);
   for (let i = -2; i < plan.cliReps; i++) {
+    await quiet();
     const g = await c.mustMp(['get', 'pods']);
     const lines = g.stdout.trim().split('\n').length;
     if (lines !== 101) throw new Error(`get pods printed ${lines} lines, not 101`);
+    await quiet();
     const n = await nodeFloor();
+    await quiet();
     const d = await c.mustMp(['apply', '--dry-run=client', '-f', ten]);
     if (i < 0) continue;
     get.push(g.ms);
@@ -282,10 +299,11 @@ async function main(): Promise<void> {
     if (podman) await podmanRemovePods(Array.from({ length: plan.startReps + 1 }, (_, i) => `start-${i}`)).catch(() => undefined);
   }
   const seconds = (t() - started) / 1000;
-  console.log(`\nminipod benchmarks (${quick ? 'quick' : 'full'}, ${seconds.toFixed(0)} s) — node ${info.node}, ${info.cpus} CPUs, Docker ${info.docker}, ${info.podman}, commit ${info.commit}${info.dirty === 'yes' ? '+dirty' : ''}`);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`\nminipod benchmarks (${quick ? 'quick' : 'full'}, ${seconds.toFixed(0)} s; ${gate.quiet} of ${gate.waits} steps started on a quiet machine, load ${load}) — node ${info.node}, ${info.cpus} CPUs, Docker ${info.docker}, ${info.podman}, commit ${info.commit}${info.dirty === 'yes' ? '+dirty' : ''}`);
   printTable();
   const out = join(ROOT, 'bench/results.json');
-  writeFileSync(out, JSON.stringify({ mode: quick ? 'quick' : 'full', date: new Date().toISOString(), seconds, machine: info, plan, rows, samples }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ mode: quick ? 'quick' : 'full', date: new Date().toISOString(), seconds, load, quietSteps: gate, machine: info, plan, rows, samples }, null, 2) + '\n');
   console.log(`\nwritten: ${out}`);
   await sleep(0);
 }

@@ -9,6 +9,8 @@ const RESOURCE_LIST = {
   groupVersion: 'v1',
   resources: [
     { name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: RW.filter((v) => v !== 'deletecollection'), shortNames: ['ev'] },
+    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['ns'] },
+    { name: 'namespaces/status', singularName: '', namespaced: false, kind: 'Namespace', verbs: ['get', 'patch', 'update'] },
     { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: RW.filter((v) => v !== 'deletecollection'), shortNames: ['no'] },
     { name: 'nodes/status', singularName: '', namespaced: false, kind: 'Node', verbs: ['get', 'patch', 'update'] },
     { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: RW.filter((v) => v !== 'deletecollection'), shortNames: ['po'], categories: ['all'] },

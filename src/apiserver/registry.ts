@@ -6,11 +6,12 @@ import { applyPodDefaults } from '../api/defaults.js';
 import type { Binding, Event, Node, Pod } from '../api/types.js';
 import { dropNulls, validatePod } from '../api/validate.js';
 import { objectMetaMapErrors } from '../api/labels.js';
+import { admitToNamespace, prepareNamespace, terminateNamespace } from './namespaces.js';
 import { type Resource, type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './status.js';
 
-const KIND: Record<Resource, string> = { pods: 'Pod', nodes: 'Node', events: 'Event', leases: 'Lease' };
-const NAMESPACED: Record<Resource, boolean> = { pods: true, nodes: false, events: true, leases: true };
+const KIND: Record<Resource, string> = { pods: 'Pod', nodes: 'Node', events: 'Event', leases: 'Lease', namespaces: 'Namespace' };
+const NAMESPACED: Record<Resource, boolean> = { pods: true, nodes: false, events: true, leases: true, namespaces: false };
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
@@ -32,6 +33,7 @@ export class Registry {
 
   async create(resource: Resource, namespace: string, body: unknown, dryRun = false): Promise<StoredObject> {
     const obj = this.prepareCreate(resource, namespace, body);
+    await admitToNamespace(this.store, resource, namespace, obj.metadata.name as string);
     if (dryRun) return obj;
     try {
       return await this.store.create(keyOf(resource, namespace, obj.metadata.name as string), obj);
@@ -84,6 +86,7 @@ export class Registry {
    * period and stays until its kubelet has stopped it; anything else goes at once.
    */
   async delete(resource: Resource, namespace: string, name: string, opts: DeleteOptions): Promise<StoredObject> {
+    if (resource === 'namespaces') return terminateNamespace(this.store, { deletePod: (ns, pod) => this.delete('pods', ns, pod, {}) }, name);
     const old = await this.get(resource, namespace, name);
     const pre = opts.preconditions ?? {};
     if (pre.uid && pre.uid !== old.metadata.uid) {
@@ -172,6 +175,7 @@ export class Registry {
       ev.count ??= 1;
     }
     if (resource === 'nodes') (obj as unknown as Node).spec ??= {};
+    if (resource === 'namespaces') prepareNamespace(obj);
     if (resource !== 'pods') {
       const errs = objectMetaMapErrors(meta);
       if (errs.length) throw invalid(KIND[resource], meta.name as string, errs);

@@ -10,13 +10,14 @@ import { ApiError, badRequest } from './status.js';
 import { serveWatch, type WatchServeOptions } from './watch.js';
 import { discovery } from './discovery.js';
 import { openapi } from './openapi.js';
+import { ensureBuiltInNamespaces } from './namespaces.js';
 import { negotiate, partialObjectMetadata, toTable } from './table.js';
 import { serveExecUpgrade, serveLog } from './proxy.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024; // the Kubernetes API server's request limit
 
-const LIST_KIND: Record<Resource, string> = { pods: 'PodList', nodes: 'NodeList', events: 'EventList', leases: 'LeaseList' };
-const RESOURCES = new Set<Resource>(['pods', 'nodes', 'events']);
+const LIST_KIND: Record<Resource, string> = { pods: 'PodList', nodes: 'NodeList', events: 'EventList', leases: 'LeaseList', namespaces: 'NamespaceList' };
+const RESOURCES = new Set<Resource>(['pods', 'nodes', 'events', 'namespaces']);
 
 export interface Route {
   resource: Resource;
@@ -31,6 +32,10 @@ export function parsePath(path: string): Route | undefined {
   if (parts[0] !== 'api' || parts[1] !== 'v1') return undefined;
   let rest = parts.slice(2);
   let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length === 3 && !RESOURCES.has(rest[2] as Resource)) {
+    // /api/v1/namespaces/{name}/status|finalize: a subresource of the namespace itself
+    return { resource: 'namespaces', name: decodeURIComponent(rest[1]), subresource: rest[2] };
+  }
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     namespace = decodeURIComponent(rest[1]);
     rest = rest.slice(2);
@@ -106,6 +111,7 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
   const route = parsePath(url.pathname);
   if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   const { resource, name, subresource } = route;
+  if (resource === 'namespaces') await ensureBuiltInNamespaces(registry.store);
   if (resource !== 'pods' && resource !== 'events' && route.namespace !== undefined && !registry.isNamespaced(resource)) {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   }

@@ -30,7 +30,7 @@ export interface WatchServeOptions {
 export const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
-const KIND: Record<Resource, string> = { pods: 'Pod', nodes: 'Node', events: 'Event', leases: 'Lease' };
+const KIND: Record<Resource, string> = { pods: 'Pod', nodes: 'Node', events: 'Event', leases: 'Lease', namespaces: 'Namespace' };
 
 const truthy = (v: string | null) => v !== null && ['true', '1', 't', 'True', 'TRUE', 'T'].includes(v);
 

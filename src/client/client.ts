@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { Event, List, Node, Pod, Status, WatchEvent } from '../api/types.js';
 
-export type ResourceName = 'pods' | 'nodes' | 'events';
+export type ResourceName = 'pods' | 'nodes' | 'events' | 'namespaces';
 
 /** An error the API server answered with a Status. */
 export class ApiStatusError extends Error {
@@ -59,7 +59,7 @@ export interface WatchHandle {
 
 export function resourcePath(resource: ResourceName, namespace?: string, name?: string, sub?: string): string {
   let p = '/api/v1';
-  if (namespace !== undefined && resource !== 'nodes') p += `/namespaces/${encodeURIComponent(namespace)}`;
+  if (namespace !== undefined && resource !== 'nodes' && resource !== 'namespaces') p += `/namespaces/${encodeURIComponent(namespace)}`;
   p += `/${resource}`;
   if (name !== undefined) p += `/${encodeURIComponent(name)}`;
   if (sub) p += `/${sub}`;

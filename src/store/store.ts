@@ -3,7 +3,7 @@
 // resourceVersion fail; watch from a resourceVersion delivers every later change
 // once, in order, or fails with Gone when that history is compacted.
 
-export type Resource = 'pods' | 'nodes' | 'events' | 'leases';
+export type Resource = 'pods' | 'nodes' | 'events' | 'leases' | 'namespaces';
 
 export interface ObjectKey {
   resource: Resource;

@@ -49,7 +49,11 @@ function background(args: string[]): { proc: ChildProcess; out: () => string; er
 
 describe('the node', () => {
   it('is registered with its labels, --node-labels, capacity and a Ready condition', async () => {
-    const node = await cluster.client.getNode(cluster.node);
+    // The first heartbeat may follow the registration by a moment.
+    const node = await waitFor(async () => {
+      const n = await cluster.client.getNode(cluster.node);
+      return n.status?.conditions?.some((c) => c.type === 'Ready') && n;
+    }, 15_000, 'the Ready condition');
     expect(node.metadata.labels).toMatchObject({
       'kubernetes.io/hostname': cluster.node,
       'kubernetes.io/os': 'linux',
@@ -368,6 +372,23 @@ spec:
       w.kill();
     }
   }, 60_000);
+
+  it('creates, lists and deletes a namespace with the pods in it', async () => {
+    expect(await kubectl(['create', 'namespace', 'kc-ns'])).toMatchObject({ code: 0, stdout: 'namespace/kc-ns created\n' });
+    const [k, m] = [await kubectl(['get', 'namespaces']), await cluster.mp(['get', 'ns'])];
+    expect(withoutAge(k.stdout)).toEqual(withoutAge(m.stdout));
+    expect(withoutAge(m.stdout)).toEqual([['NAME', 'STATUS'], ['default', 'Active'], ['kc-ns', 'Active'], ['kube-node-lease', 'Active'], ['kube-public', 'Active'], ['kube-system', 'Active']]);
+    expect((await kubectl(['create', '-n', 'kc-ns', '-f', '-'], parked('inside'))).stdout).toBe('pod/inside created\n');
+    expect((await cluster.mp(['get', 'pods', '-n', 'kc-ns', '-o', 'name'])).stdout).toBe('pod/inside\n');
+    // kubectl waits until the namespace is gone, which happens once its pods are.
+    expect(await kubectl(['delete', 'namespace', 'kc-ns'])).toMatchObject({ code: 0, stdout: 'namespace "kc-ns" deleted\n' });
+    await expect(cluster.client.request('GET', '/api/v1/namespaces/kc-ns')).rejects.toMatchObject({ code: 404 });
+    expect((await cluster.client.listPods('kc-ns')).items).toEqual([]);
+    expect(await kubectl(['delete', 'namespace', 'default'])).toMatchObject({
+      code: 1,
+      stderr: 'Error from server (Forbidden): namespaces "default" is forbidden: this namespace may not be deleted\n',
+    });
+  });
 
   it('leaves validation to the server (OpenAPI v3 says it takes fieldValidation), which refuses unknown fields', async () => {
     const bad = `apiVersion: v1

@@ -26,7 +26,11 @@ const ALIASES: Record<string, ResourceName> = {
   pod: 'pods', pods: 'pods', po: 'pods',
   node: 'nodes', nodes: 'nodes', no: 'nodes',
   event: 'events', events: 'events', ev: 'events',
+  namespace: 'namespaces', namespaces: 'namespaces', ns: 'namespaces',
 };
+
+/** Nodes and namespaces belong to no namespace. */
+export const clusterScoped = (r: ResourceName) => r === 'nodes' || r === 'namespaces';
 
 export function resourceOf(arg: string): { resource: ResourceName; name?: string } {
   const [type, name] = arg.includes('/') ? arg.split('/', 2) : [arg, undefined];
@@ -150,7 +154,7 @@ export async function get(type: string, names: string[], opts: GetOptions): Prom
   const watching = !!(opts.watch || opts.watchOnly);
   if (watching && names.length > 1) throw new UsageError('watch is only supported on individual resources and resource collections, but 2 resources were found');
   if (names.length && opts.selector) throw new UsageError('name cannot be provided when a selector is specified');
-  const ns = opts.allNamespaces || resource === 'nodes' ? undefined : (opts.namespace ?? 'default');
+  const ns = opts.allNamespaces || clusterScoped(resource) ? undefined : (opts.namespace ?? 'default');
   const client = connect();
   try {
     if (jsonpath) {
@@ -166,10 +170,10 @@ export async function get(type: string, names: string[], opts: GetOptions): Prom
 }
 
 function collectionPath(resource: ResourceName, ns: string | undefined): string {
-  return resource === 'nodes' || ns === undefined ? `/api/v1/${resource}` : `/api/v1/namespaces/${encodeURIComponent(ns)}/${resource}`;
+  return clusterScoped(resource) || ns === undefined ? `/api/v1/${resource}` : `/api/v1/namespaces/${encodeURIComponent(ns)}/${resource}`;
 }
 function objectPath(resource: ResourceName, ns: string | undefined, name: string): string {
-  return `${collectionPath(resource, resource === 'nodes' ? undefined : (ns ?? 'default'))}/${encodeURIComponent(name)}`;
+  return `${collectionPath(resource, clusterScoped(resource) ? undefined : (ns ?? 'default'))}/${encodeURIComponent(name)}`;
 }
 
 function listQuery(opts: GetOptions, extra: Record<string, string> = {}): string {
@@ -200,7 +204,7 @@ async function getTable(client: Client, resource: ResourceName, ns: string | und
   const printer = new TablePrinter({
     wide,
     noHeaders: opts.noHeaders,
-    withNamespace: !!opts.allNamespaces && resource !== 'nodes',
+    withNamespace: !!opts.allNamespaces && !clusterScoped(resource),
     showLabels: opts.showLabels,
     hidden: HIDDEN_WIDE[resource],
   });
@@ -337,7 +341,7 @@ async function follow(
   for (;;) {
     const w = client.watch(
       resource,
-      resource === 'nodes' ? undefined : ns,
+      clusterScoped(resource) ? undefined : ns,
       { labelSelector: opts.selector, fieldSelector, resourceVersion: rv },
       (e) => {
         if (e.type !== 'ERROR' && e.type !== 'BOOKMARK') rv = (e.object as { metadata: { resourceVersion?: string } }).metadata.resourceVersion ?? rv;

@@ -7,7 +7,7 @@ import { labelValueErrors } from '../../api/labels.js';
 import { type Client, type ResourceName } from '../../client/client.js';
 import { connect } from '../connect.js';
 import { UsageError } from '../output.js';
-import { resourceOf } from './get.js';
+import { clusterScoped, resourceOf } from './get.js';
 
 export interface MetadataEditOptions {
   overwrite?: boolean;
@@ -66,7 +66,7 @@ export async function resolveTargets(client: Client, resources: string[], opts: 
   if (opts.all && opts.selector) throw new UsageError('cannot set --all and --selector at the same time');
   if (opts.all && opts.fieldSelector) throw new UsageError('cannot set --all and --field-selector at the same time');
   const ns = opts.namespace ?? 'default';
-  const nsOf = (resource: ResourceName) => (resource === 'nodes' ? undefined : ns);
+  const nsOf = (resource: ResourceName) => (clusterScoped(resource) ? undefined : ns);
   if (resources[0].includes('/')) {
     return resources.map((arg) => {
       const { resource, name } = resourceOf(arg);
@@ -76,7 +76,7 @@ export async function resolveTargets(client: Client, resources: string[], opts: 
   }
   const [type, ...names] = resources;
   const { resource } = resourceOf(type);
-  if (resource === 'events') throw new UsageError('minipod labels and annotates pods and nodes');
+  if (resource === 'events') throw new UsageError('minipod labels and annotates pods, nodes and namespaces');
   const selecting = opts.all || opts.selector || opts.fieldSelector;
   if (names.length && selecting) throw new UsageError('name cannot be provided when a selector is specified');
   if (!names.length && !selecting) throw new UsageError(`resource(s) were provided, but no name was specified`);
@@ -84,16 +84,16 @@ export async function resolveTargets(client: Client, resources: string[], opts: 
   const q = new URLSearchParams();
   if (opts.selector) q.set('labelSelector', opts.selector);
   if (opts.fieldSelector) q.set('fieldSelector', opts.fieldSelector);
-  const path = resource === 'nodes' ? `/api/v1/nodes` : `/api/v1/namespaces/${encodeURIComponent(ns)}/${resource}`;
+  const path = clusterScoped(resource) ? `/api/v1/${resource}` : `/api/v1/namespaces/${encodeURIComponent(ns)}/${resource}`;
   const list = await client.request<{ items: { metadata: ObjectMeta }[] }>('GET', `${path}?${q}`);
   if (!list.items.length) {
-    process.stderr.write(resource === 'nodes' ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
+    process.stderr.write(clusterScoped(resource) ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
   }
   return list.items.map((o) => ({ resource, namespace: nsOf(resource), name: o.metadata.name! }));
 }
 
 export function objectPath(t: Target): string {
-  return t.resource === 'nodes' ? `/api/v1/nodes/${encodeURIComponent(t.name)}` : `/api/v1/namespaces/${encodeURIComponent(t.namespace ?? 'default')}/${t.resource}/${encodeURIComponent(t.name)}`;
+  return clusterScoped(t.resource) ? `/api/v1/${t.resource}/${encodeURIComponent(t.name)}` : `/api/v1/namespaces/${encodeURIComponent(t.namespace ?? 'default')}/${t.resource}/${encodeURIComponent(t.name)}`;
 }
 
 const singular = (r: ResourceName) => (r === 'events' ? 'event' : r.slice(0, -1));
@@ -130,7 +130,8 @@ export async function editMetadata(args: string[], opts: MetadataEditOptions, ed
       const before = obj.metadata[e.field];
       if (opts.list) {
         const entries = Object.entries(before ?? {}).sort(([a], [b]) => a.localeCompare(b));
-        if (targets.length > 1) process.stdout.write(`Listing ${e.field} for ${t.resource === 'nodes' ? 'Node' : 'Pod'}./${t.name}:\n`);
+        const kind = { pods: 'Pod', nodes: 'Node', namespaces: 'Namespace', events: 'Event' }[t.resource];
+        if (targets.length > 1) process.stdout.write(`Listing ${e.field} for ${kind}./${t.name}:\n`);
         for (const [k, v] of entries) process.stdout.write(`${targets.length > 1 ? ' ' : ''}${k}=${v}\n`);
         continue;
       }

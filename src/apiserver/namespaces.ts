@@ -6,6 +6,7 @@
 // namespace to exist: `minipod apply` of a manifest in namespace `dev` just works.
 import { randomUUID } from 'node:crypto';
 import { type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
+import { isDryRun } from './dryrun.js';
 import { ApiError, invalid } from './status.js';
 
 export const BUILT_IN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -94,7 +95,7 @@ export async function terminateNamespace(store: Store, deleter: ContentDeleter, 
   terminating.metadata.deletionGracePeriodSeconds = 0;
   terminating.status = { phase: 'Terminating' };
   const written = await store.update(key, terminating, ns.metadata.resourceVersion);
-  void finalize(store, deleter, name);
+  if (!isDryRun(store)) void finalize(store, deleter, name);
   return written;
 }
 

@@ -11,6 +11,7 @@ import { serveWatch, type WatchServeOptions } from './watch.js';
 import { discovery } from './discovery.js';
 import { openapi } from './openapi.js';
 import { ensureBuiltInNamespaces } from './namespaces.js';
+import { dryRunStore } from './dryrun.js';
 import { negotiate, partialObjectMetadata, toTable } from './table.js';
 import { serveExecUpgrade, serveLog } from './proxy.js';
 
@@ -158,6 +159,8 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   }
   const status = subresource === 'status';
+  // ?dryRun=All: the same defaults, checks and answer, over a store that keeps nothing.
+  if (method !== 'GET' && q.get('dryRun') === 'All') registry = new Registry(dryRunStore(registry.store));
   switch (method) {
     case 'GET': {
       const obj = await registry.get(resource, namespace, name);
@@ -174,8 +177,9 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
     case 'PATCH':
       return send(res, 200, await registry.patch(resource, namespace, name, await readJson(req), status));
     case 'DELETE': {
-      const body = (await readJson(req, true)) as DeleteOptions | undefined;
+      const body = (await readJson(req, true)) as (DeleteOptions & { dryRun?: string[] }) | undefined;
       const opts: DeleteOptions = { ...body };
+      if (body?.dryRun?.includes('All')) registry = new Registry(dryRunStore(registry.store)); // kubectl sends it in DeleteOptions
       if (q.has('gracePeriodSeconds')) opts.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
       return send(res, 200, await registry.delete(resource, namespace, name, opts));
     }

@@ -96,3 +96,20 @@ describe('namespaces', () => {
     expect((await client.listPods('default')).items.map((p) => p.metadata.name)).toEqual(['stays']);
   });
 });
+
+describe('dryRun=All', () => {
+  it('checks and answers a PATCH, PUT or DELETE as if done, and keeps nothing', async () => {
+    const p = await client.createPod('default', pod('dry'));
+    const patched = await client.request<Pod>('PATCH', '/api/v1/namespaces/default/pods/dry?dryRun=All', { metadata: { labels: { a: 'b' } } }, 'application/merge-patch+json');
+    expect(patched.metadata.labels).toEqual({ a: 'b' });
+    expect(await refusal(client.request('PATCH', '/api/v1/namespaces/default/pods/dry?dryRun=All', { metadata: { labels: { 'bad key': 'x' } } }, 'application/merge-patch+json'))).toMatchObject({ code: 422 });
+    const del = await client.request<Pod>('DELETE', '/api/v1/namespaces/default/pods/dry', { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] });
+    expect(del.metadata.name).toBe('dry');
+    const ns = await client.request<Namespace>('DELETE', '/api/v1/namespaces/kube-node-lease?dryRun=All');
+    expect(ns.status?.phase).toBe('Terminating');
+    const now = await client.getPod('default', 'dry');
+    expect(now.metadata.resourceVersion).toBe(p.metadata.resourceVersion); // untouched
+    expect(now.metadata.labels).toBeUndefined();
+    expect((await list()).items.find((n) => n.metadata.name === 'kube-node-lease')?.status?.phase).toBe('Active');
+  });
+});

@@ -380,6 +380,10 @@ spec:
     expect(withoutAge(m.stdout)).toEqual([['NAME', 'STATUS'], ['default', 'Active'], ['kc-ns', 'Active'], ['kube-node-lease', 'Active'], ['kube-public', 'Active'], ['kube-system', 'Active']]);
     expect((await kubectl(['create', '-n', 'kc-ns', '-f', '-'], parked('inside'))).stdout).toBe('pod/inside created\n');
     expect((await cluster.mp(['get', 'pods', '-n', 'kc-ns', '-o', 'name'])).stdout).toBe('pod/inside\n');
+    const [ka, ma] = [await kubectl(['get', 'pods', '-A']), await cluster.mp(['get', 'pods', '-A'])];
+    expect(withoutAge(ka.stdout)).toEqual(withoutAge(ma.stdout));
+    expect(withoutAge(ma.stdout)[0]).toEqual(['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS']);
+    expect(withoutAge(ma.stdout)).toContainEqual(['kc-ns', 'inside', '0/1', 'Pending', '0']);
     // kubectl waits until the namespace is gone, which happens once its pods are.
     expect(await kubectl(['delete', 'namespace', 'kc-ns'])).toMatchObject({ code: 0, stdout: 'namespace "kc-ns" deleted\n' });
     await expect(cluster.client.request('GET', '/api/v1/namespaces/kc-ns')).rejects.toMatchObject({ code: 404 });

@@ -167,6 +167,17 @@ async function program(): Promise<Command> {
     .addHelpText('after', '\nExamples:\n  minipod run web --image busybox:1.36 -- httpd -f -p 8080\n  minipod run once --image busybox:1.36 --restart Never --command -- sh -c "echo hi"\n  minipod run web --image busybox:1.36 --dry-run -o yaml')
     .action(async (name, args, opts) => (await import('./commands/run.js')).run(name, args, opts));
 
+  p.command('wait')
+    .description('Wait until pods meet a condition: Ready, deleted, or a JSONPath value')
+    .argument('<args...>', 'pod/NAME..., or pods NAME... / pods -l SEL / pods --all')
+    .requiredOption('--for <condition>', 'delete, condition=NAME[=VALUE] or jsonpath={…}[=VALUE]')
+    .option('--timeout <duration>', 'how long to wait', '30s')
+    .option('-l, --selector <selector>', 'the pods that match a label selector')
+    .option('--all', 'every pod in the namespace')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .addHelpText('after', "\nExamples:\n  minipod wait --for=condition=Ready pod/web\n  minipod wait --for=delete pod/web --timeout=60s\n  minipod wait --for=jsonpath='{.status.phase}'=Succeeded pod/job")
+    .action(async (args, opts) => (await import('./commands/wait.js')).waitFor(args, opts));
+
   p.command('trace')
     .description("Show a pod's lifecycle as a timeline: scheduling, pulls, init containers, starts, restarts, readiness, termination")
     .argument('<args...>', 'pod NAME (or pod/NAME)')

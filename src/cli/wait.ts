@@ -14,7 +14,9 @@ export class WaitError extends Error {
 
 export function reached(pod: Pod, target: WaitFor): boolean {
   const phase = pod.status?.phase;
-  if (target === 'Running') return phase === 'Running' || phase === 'Succeeded';
+  // Running means what STATUS says: every container runs (a pod whose container
+  // crashed is in phase Running too, while it waits to restart).
+  if (target === 'Running') return phase === 'Succeeded' || (phase === 'Running' && (pod.status?.containerStatuses ?? []).every((s) => s.state.running));
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 

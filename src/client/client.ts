@@ -119,7 +119,9 @@ export class Client {
           const u = new URL(this.opts.server);
           return { host: u.hostname, port: u.port };
         })()
-      : { socketPath: this.opts.socketPath };
+      : // servername: TLS-only; given, the agent skips its isIP(host) check, whose IPv6
+        // regex costs a command ~5 ms to compile on its first request.
+        ({ socketPath: this.opts.socketPath, servername: '' } as http.RequestOptions);
     return new Promise((resolve, reject) => {
       const req = http.request({ ...target, method, path, headers, agent: this.agent }, resolve);
       req.on('error', (err: NodeJS.ErrnoException) => {

@@ -29,7 +29,8 @@ const quick = args.includes('--quick');
 const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,burst,cli').split(','));
 const plan = quick
   ? { startReps: 7, cliReps: 12, burstRounds: 1, sweepRounds: 1, pods: 50, quietMs: 1000 }
-  : { startReps: 21, cliReps: 30, burstRounds: 5, sweepRounds: 2, pods: 50, quietMs: 5000 };
+  : { startReps: 21, cliReps: 30, burstRounds: 5, sweepRounds: 2, pods: 50, quietMs: 2000 };
+const IDLE_SECONDS = quick ? 5 : 60;
 const CONCURRENCY = [1, 2, 4, 8];
 const run = `mpbench${Date.now().toString(36)}`;
 const rows: Row[] = [];
@@ -232,7 +233,44 @@ async function cli(c: BenchCluster): Promise<void> {
   samples.cli = { getPods: get, dryRun: dry, nodeE0: node };
   row('get pods (100 pods)', 'minipod get pods', 'node -e 0', get, node, 1.6);
   row('apply --dry-run=client', '10-pod file', 'node -e 0', dry, node, 2);
+  await footprint(c);
   await c.mustMp(['delete', 'pods', '-l', 'minipod.io/bench=pending', '--grace-period=0', '--force']);
+}
+
+// --- footprint: absolute figures (no baseline), with the 100 pods of the CLI step
+
+interface Absolute {
+  figure: string;
+  value: number;
+  unit: string;
+  target: number;
+  note: string;
+}
+const absolutes: Absolute[] = [];
+
+function procStat(pid: number): { cpuTicks: number; rssMB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return { cpuTicks: Number(f[11]) + Number(f[12]), rssMB: rssKB / 1024 };
+}
+
+async function footprint(c: BenchCluster): Promise<void> {
+  const pid = c.pid;
+  if (!pid) return;
+  progress(`footprint: the daemon idle for ${IDLE_SECONDS} s with ${plan.pods} running and ${100 - plan.pods} pending pods`);
+  await sleep(2000); // let the last writes and watches settle
+  const before = procStat(pid);
+  const t0 = t();
+  await sleep(IDLE_SECONDS * 1000);
+  const after = procStat(pid);
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const cpu = (100 * (after.cpuTicks - before.cpuTicks)) / ticksPerSecond / ((t() - t0) / 1000);
+  const pods = `${plan.pods} running + ${100 - plan.pods} pending pods`;
+  absolutes.push({ figure: 'daemon RSS', value: after.rssMB, unit: 'MB', target: 120, note: pods });
+  absolutes.push({ figure: `daemon CPU idle ${IDLE_SECONDS} s`, value: cpu, unit: '% of a core', target: 1, note: pods });
+  samples.footprint = { rssMB: after.rssMB, idleCpuPercent: cpu, idleSeconds: IDLE_SECONDS };
 }
 
 // --- table
@@ -254,6 +292,10 @@ function printTable(): void {
   const all = [head, ...body];
   const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
   for (const r of all) console.log(r.map((cell, i) => cell.padEnd(w[i])).join('  ').trimEnd());
+  if (absolutes.length) console.log('');
+  for (const a of absolutes) {
+    console.log(`${a.figure}: ${a.value.toFixed(a.unit === 'MB' ? 0 : 2)} ${a.unit} (${a.note}; target ≤ ${a.target} ${a.unit}) ${a.value <= a.target ? 'met' : 'NOT met'}`);
+  }
 }
 
 function machine(): Record<string, string> {
@@ -303,7 +345,7 @@ async function main(): Promise<void> {
   console.log(`\nminipod benchmarks (${quick ? 'quick' : 'full'}, ${seconds.toFixed(0)} s; ${gate.quiet} of ${gate.waits} steps started on a quiet machine, load ${load}) — node ${info.node}, ${info.cpus} CPUs, Docker ${info.docker}, ${info.podman}, commit ${info.commit}${info.dirty === 'yes' ? '+dirty' : ''}`);
   printTable();
   const out = join(ROOT, 'bench/results.json');
-  writeFileSync(out, JSON.stringify({ mode: quick ? 'quick' : 'full', date: new Date().toISOString(), seconds, load, quietSteps: gate, machine: info, plan, rows, samples }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ mode: quick ? 'quick' : 'full', date: new Date().toISOString(), seconds, load, quietSteps: gate, machine: info, plan, rows, absolutes, samples }, null, 2) + '\n');
   console.log(`\nwritten: ${out}`);
   await sleep(0);
 }

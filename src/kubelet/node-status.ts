@@ -8,6 +8,14 @@ import type { DockerRuntime } from '../runtime/docker.js';
 import { KUBELET_ENDPOINT_ANNOTATION, type KubeletEndpoint } from '../api/kubelet-endpoint.js';
 
 export const HEARTBEAT_MS = 10_000;
+// A hung dockerd (frozen, overloaded) must turn the node NotReady too, not stall the heartbeat.
+const RUNTIME_CHECK_TIMEOUT_MS = 5_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** The kubelet's --node-status-update-frequency: $MINIPOD_NODE_STATUS_UPDATE_FREQUENCY seconds (tests shorten it), else 10 s. */
 export function heartbeatMs(): number {
@@ -101,7 +109,7 @@ export class NodeStatusReporter {
     let message = 'kubelet is posting ready status';
     let runtimeVersion = 'unknown';
     try {
-      runtimeVersion = await this.runtime.version();
+      runtimeVersion = await withTimeout(this.runtime.version(), RUNTIME_CHECK_TIMEOUT_MS, `no answer within ${RUNTIME_CHECK_TIMEOUT_MS / 1000}s`);
     } catch (err) {
       ready = false;
       message = `container runtime is down: ${(err as Error).message}`;

@@ -163,7 +163,7 @@ export class PodWorker {
     const current = sandboxes.at(-1);
     if (current?.state === 'running') {
       // Only the newest sandbox counts: older ones (a crash mid-recreation) go.
-      await Promise.all(sandboxes.slice(0, -1).map((s) => this.deps.runtime.removeContainer(s.id)));
+      await Promise.all(sandboxes.slice(0, -1).map((s) => this.removeQuietly(s.id)));
       return current;
     }
     const ran = containers.some((c) => c.kind !== 'sandbox');
@@ -171,7 +171,7 @@ export class PodWorker {
     if (current) {
       this.deps.recorder.event(this.pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
       await Promise.all(containers.filter((c) => c.state === 'running').map((c) => this.deps.runtime.stopContainer(c.id, 0)));
-      await Promise.all(sandboxes.map((s) => this.deps.runtime.removeContainer(s.id)));
+      await Promise.all(sandboxes.map((s) => this.removeQuietly(s.id)));
     }
     const spec = this.pod.spec;
     const ports = [...(spec.initContainers ?? []), ...spec.containers].flatMap((c) =>
@@ -418,7 +418,16 @@ export class PodWorker {
   /** Keeps the latest two attempts of a container (the current and `--previous`). */
   private async collectGarbage(spec: Container, kind: ContainerKind): Promise<void> {
     const all = attemptsOf(await this.deps.runtime.listContainers(this.uid), spec.name, kind === 'sandbox' ? 'app' : kind);
-    await Promise.all(all.slice(0, -2).map((c) => this.deps.runtime.removeContainer(c.id)));
+    await Promise.all(all.slice(0, -2).map((c) => this.removeQuietly(c.id)));
+  }
+
+  /**
+   * Removal of a dead container that is only garbage: Docker may fail it (a dockerd
+   * restart can leave its rootfs mount busy, "Removal In Progress" for good), and
+   * that must not keep the pod from a new sandbox or its status from being written.
+   */
+  private async removeQuietly(id: string): Promise<void> {
+    await this.deps.runtime.removeContainer(id).catch((err) => this.log.warn({ err, container: id.slice(0, 12) }, 'could not remove a dead container; will try again'));
   }
 
   // --- deadline

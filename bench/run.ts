@@ -106,7 +106,9 @@ async function podStart(c: BenchCluster, podman: boolean): Promise<void> {
   const floor = raw.map((r, i) => r + node[i]);
   samples.podStart = { minipod: mp, rawDocker: raw, nodeE0: node, podman: pm };
   row('pod start', 'minipod apply --wait', 'raw Docker + node -e 0', mp, floor, 1.2);
-  row('  (raw Docker alone)', 'raw pause+app', 'node -e 0', raw, node, undefined, 'the floor\'s parts');
+  const r = summarize(raw);
+  const n = summarize(node);
+  notes.push(`pod start floor = raw Docker pause+app ${f0(r.median)} ms (${f0(r.p25)}–${f0(r.p75)}) + node -e 0 ${f0(n.median)} ms (${f0(n.p25)}–${f0(n.p75)}), paired run by run`);
   if (podman) row('pod start vs podman', 'minipod apply --wait', 'podman kube play', mp, pm, undefined, 'reported');
 }
 
@@ -247,6 +249,7 @@ interface Absolute {
   note: string;
 }
 const absolutes: Absolute[] = [];
+const notes: string[] = [];
 
 function procStat(pid: number): { cpuTicks: number; rssMB: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -279,20 +282,21 @@ const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 
 function printTable(): void {
-  const head = ['figure', 'minipod ms (p25–p75)', 'baseline', 'baseline ms', 'ratio median [min–max]', 'target', ''];
+  const head = ['figure', 'minipod ms (p25–p75)', 'baseline', 'baseline ms', 'ratio median (p25–p75) [min–max]', 'target', ''];
   const body = rows.map((r) => [
     r.figure,
     `${f0(r.subjectMs.median)} (${f0(r.subjectMs.p25)}–${f0(r.subjectMs.p75)})`,
     r.baseline,
     f0(r.baselineMs.median),
-    `${f2(r.ratio.median)} [${f2(r.ratio.min)}–${f2(r.ratio.max)}] n=${r.ratio.n}`,
+    `${f2(r.ratio.median)} (${f2(r.ratio.p25)}–${f2(r.ratio.p75)}) [${f2(r.ratio.min)}–${f2(r.ratio.max)}] n=${r.ratio.n}`,
     r.target !== undefined ? `≤ ${r.target}` : (r.note ?? ''),
     r.met === undefined ? '' : r.met ? 'met' : 'NOT met',
   ]);
   const all = [head, ...body];
   const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
   for (const r of all) console.log(r.map((cell, i) => cell.padEnd(w[i])).join('  ').trimEnd());
-  if (absolutes.length) console.log('');
+  if (absolutes.length || notes.length) console.log('');
+  for (const n of notes) console.log(n);
   for (const a of absolutes) {
     console.log(`${a.figure}: ${a.value.toFixed(a.unit === 'MB' ? 0 : 2)} ${a.unit} (${a.note}; target ≤ ${a.target} ${a.unit}) ${a.value <= a.target ? 'met' : 'NOT met'}`);
   }
@@ -345,7 +349,7 @@ async function main(): Promise<void> {
   console.log(`\nminipod benchmarks (${quick ? 'quick' : 'full'}, ${seconds.toFixed(0)} s; ${gate.quiet} of ${gate.waits} steps started on a quiet machine, load ${load}) — node ${info.node}, ${info.cpus} CPUs, Docker ${info.docker}, ${info.podman}, commit ${info.commit}${info.dirty === 'yes' ? '+dirty' : ''}`);
   printTable();
   const out = join(ROOT, 'bench/results.json');
-  writeFileSync(out, JSON.stringify({ mode: quick ? 'quick' : 'full', date: new Date().toISOString(), seconds, load, quietSteps: gate, machine: info, plan, rows, absolutes, samples }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ mode: quick ? 'quick' : 'full', date: new Date().toISOString(), seconds, load, quietSteps: gate, machine: info, plan, rows, absolutes, notes, samples }, null, 2) + '\n');
   console.log(`\nwritten: ${out}`);
   await sleep(0);
 }

@@ -24,5 +24,9 @@ export async function bundleYaml(): Promise<string> {
 }
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  console.error(`[build] ${await bundleYaml()}`);
+  // Best effort: without esbuild the CLI loads the package, only slower.
+  await bundleYaml().then(
+    (file) => console.error(`[build] ${file}`),
+    (err: Error) => console.error(`[build] yaml not bundled (${err.message}); the CLI will load the package`),
+  );
 }

@@ -74,6 +74,10 @@ export function validateManifests(text: string, file: string): { pods: Pod[]; pr
     if (issues.length === 0) pods.push(normalisePod(entry.object));
   }
   problems.sort((a, b) => a.line - b.line || a.col - b.col); // stable: same spot keeps its order
+  if (problems.length > MAX_PROBLEMS) {
+    const rest = problems.splice(MAX_PROBLEMS);
+    problems.push({ ...rest[0], path: '', message: `and ${rest.length} more problems` });
+  }
   return { pods, problems };
 }
 
@@ -82,8 +86,14 @@ export function dropNulls<T>(value: T): T {
   if (Array.isArray(value)) return value.map((v) => dropNulls(v)) as T;
   if (!isObject(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = dropNulls(v);
+  for (const [k, v] of Object.entries(value)) if (v !== null) setOwn(out, k, dropNulls(v));
   return out as T;
+}
+
+/** o[k] = v, also for k "__proto__": JSON.parse makes it an own key, plain assignment would set the prototype. */
+export function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
 }
 
 // ---------------------------------------------------------------------------
@@ -205,10 +215,13 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 function show(v: unknown): string {
+  // A 1 MB value would make a 1 MB message: show its start and its length.
+  if (typeof v === 'string' && v.length > MAX_SHOWN) return `${JSON.stringify(v.slice(0, MAX_SHOWN))}... (${v.length} characters)`;
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'object' && v !== null) return JSON.stringify(v).slice(0, 80);
   return String(v);
 }
+const MAX_SHOWN = 256;
 const invalid = (v: unknown, detail: string) => `Invalid value: ${show(v)}: ${detail}`;
 const unsupported = (v: unknown, allowed: readonly unknown[]) =>
   `Unsupported value: ${show(v)}: must be one of ${allowed.map((a) => (a === '' ? '""' : String(a))).join(', ')}`;
@@ -257,12 +270,21 @@ function orderKey(root: unknown, segs: Seg[]): number[] {
   for (const s of segs) {
     let i = -1;
     if (Array.isArray(cur) && typeof s === 'number') i = s < cur.length ? s : -1;
-    else if (isObject(cur)) i = Object.keys(cur).indexOf(String(s));
+    else if (isObject(cur)) i = keyIndex(cur, String(s));
     if (i < 0) return [...key, Infinity];
     key.push(i);
     cur = Array.isArray(cur) ? cur[i] : (cur as Obj)[String(s)];
   }
   return key;
+}
+
+// Key positions, built once per object: orderKey runs once per issue, and a mapping
+// with many (unknown) keys must not make validation quadratic.
+const keyIndexes = new WeakMap<object, Map<string, number>>();
+function keyIndex(o: Obj, k: string): number {
+  let m = keyIndexes.get(o);
+  if (!m) keyIndexes.set(o, (m = new Map(Object.keys(o).map((key, i) => [key, i]))));
+  return m.get(k) ?? -1;
 }
 
 function compareOrder(a: number[], b: number[]): number {
@@ -364,6 +386,7 @@ function suggest(field: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestDist = 3;
   for (const c of candidates) {
+    if (Math.abs(field.length - c.length) >= bestDist) continue; // the distance is at least that: skip the work
     const d = levenshtein(field.toLowerCase(), c.toLowerCase());
     if (d < bestDist && d < field.length) [best, bestDist] = [c, d];
   }
@@ -757,21 +780,56 @@ interface Entry extends ManifestObject {
 }
 
 function parseEntries(text: string, file: string): { entries: Entry[]; problems: Problem[]; lines: LineCounter } {
-  const { LineCounter, parseAllDocuments } = yaml();
+  const { Composer, Lexer, LineCounter, Parser } = yaml();
   const lines = new LineCounter();
   const entries: Entry[] = [];
   const problems: Problem[] = [];
   const at = (offset: number, message: string, path = '') => problems.push({ file, ...lines.linePos(offset), path, message });
-  // prettyErrors off: short messages; positions come from the LineCounter.
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, merge: true });
-  if (!Array.isArray(docs)) return { entries, problems, lines }; // empty stream
-  docs.forEach((doc, index) => {
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) at(e.pos[0], `invalid YAML: ${e.message}`);
+  // prettyErrors off: short messages; positions come from the LineCounter. uniqueKeys
+  // off: the library checks it in quadratic time, duplicateKeys() in linear time.
+  // logLevel error: no process warnings on stderr (e.g. for a sequence used as a key).
+  const composer = new Composer({ prettyErrors: false, merge: true, uniqueKeys: false, logLevel: 'error' });
+  const parser = new Parser(lines.addNewLine);
+  let index = 0;
+  let docStart = 0;
+  // A lexeme at a time (no recursion), each document composed as soon as it is parsed:
+  // the nesting is checked before the composer recurses into it (too deep a document
+  // overflows the stack, at worst fatally), and 10 MB of garbage stops early.
+  lines.addNewLine(0);
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const t of parser.next(lexeme)) {
+      for (const doc of composer.next(t)) onDoc(doc, index++);
+      docStart = parser.offset;
+    }
+    if (parser.offset - docStart > MAX_OBJECT_SIZE) {
+      at(docStart, `this document is larger than ${MAX_OBJECT_SIZE / 1024 / 1024} MiB, the most the API server accepts for one object`);
+      return { entries, problems, lines };
+    }
+    if (parser.stack.length > MAX_NESTING_DEPTH + 1) {
+      at(parser.offset, `invalid YAML: nested deeper than ${MAX_NESTING_DEPTH} levels`);
+      return { entries, problems, lines };
+    }
+    if (problems.length >= MAX_PROBLEMS) {
+      at(parser.offset, `too many problems: stopped reading after ${problems.length}`);
+      return { entries, problems, lines };
+    }
+  }
+  for (const t of parser.end()) for (const doc of composer.next(t)) onDoc(doc, index++);
+  for (const doc of composer.end()) onDoc(doc, index++);
+  return { entries, problems, lines };
+
+  function onDoc(doc: Document.Parsed, index: number): void {
+    const errors = doc.errors.length > 0 ? doc.errors.map((e) => ({ offset: e.pos[0], message: e.message })) : duplicateKeys(doc);
+    if (errors.length > 0) {
+      for (const e of errors) at(e.offset, `invalid YAML: ${e.message}`);
       return;
     }
     const object = toJS(doc, (offset, message) => at(offset, message));
     if (object === undefined || object === null) return; // empty document (or already reported)
+    if (nestedDeeperThan(object, MAX_NESTING_DEPTH)) {
+      at(doc.contents?.range[0] ?? 0, `invalid YAML: aliases nest the document deeper than ${MAX_NESTING_DEPTH} levels`);
+      return;
+    }
     const start = doc.contents?.range[0] ?? 0;
     if (!isObject(object)) {
       at(start, `expected a Kubernetes object (a mapping with apiVersion and kind), not ${Array.isArray(object) ? 'a sequence' : 'a scalar'}`);
@@ -780,8 +838,45 @@ function parseEntries(text: string, file: string): { entries: Entry[]; problems:
     } else {
       entries.push({ object, index, doc, prefix: [] });
     }
+  }
+}
+
+/** The API server's request size limit (MAX_BODY_BYTES): a bigger document could never be applied. */
+const MAX_OBJECT_SIZE = 3 * 1024 * 1024;
+
+/** Problems shown for one file at most: the rest of a garbage file says nothing more. */
+export const MAX_PROBLEMS = 200;
+
+/** Deeper than any real manifest, far shallower than what overflows the stack. */
+export const MAX_NESTING_DEPTH = 100;
+
+/** True when arrays/objects nest deeper than `max` levels; no recursion. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** "Map keys must be unique", as the library reports it with uniqueKeys on (scalar keys). */
+function duplicateKeys(doc: Document.Parsed): { offset: number; message: string }[] {
+  const { isScalar, visit } = yaml();
+  const found: { offset: number; message: string }[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || pair.key.value === '<<') continue; // merge keys may repeat
+        if (seen.has(pair.key.value)) found.push({ offset: pair.key.range?.[0] ?? 0, message: 'Map keys must be unique' });
+        seen.add(pair.key.value);
+      }
+    },
   });
-  return { entries, problems, lines };
+  return found;
 }
 
 /** The document as plain data; undefined (after reporting) when aliases are abused. */
@@ -853,8 +948,20 @@ function deref(doc: Document.Parsed, node: unknown): YamlNode | null {
   return isNode(node) ? node : null;
 }
 
-function keyMatches(key: unknown, seg: Seg): boolean {
-  return yaml().isScalar(key) ? String(key.value) === String(seg) : String(key) === String(seg);
+function keyString(key: unknown): string {
+  return yaml().isScalar(key) ? String(key.value) : String(key);
+}
+
+// The first pair of each key, built once per mapping (walk runs once per issue).
+const pairIndexes = new WeakMap<object, Map<string, Pair>>();
+function pairOf(items: Pair[], seg: Seg): Pair | undefined {
+  let m = pairIndexes.get(items);
+  if (!m) {
+    m = new Map();
+    for (const p of items) if (!m.has(keyString(p.key))) m.set(keyString(p.key), p);
+    pairIndexes.set(items, m);
+  }
+  return m.get(String(seg));
 }
 
 /** Steps resolved along segs; steps[0] is the document root, steps[i] follows segs[i-1]. */
@@ -865,7 +972,7 @@ function walk(doc: Document.Parsed, segs: Seg[]): Step[] {
     const node = steps[steps.length - 1].node;
     let next: Step | undefined;
     if (isMap(node)) {
-      const pair = node.items.find((p) => keyMatches(p.key, seg));
+      const pair = pairOf(node.items as Pair[], seg);
       if (pair) next = { node: deref(doc, pair.value), pair };
     } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
       next = { node: deref(doc, node.items[seg]) };

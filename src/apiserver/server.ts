@@ -7,6 +7,7 @@ import { matchesLabels, parseLabelSelector, type Requirement } from '../api/labe
 import type { Resource, StoredObject } from '../store/store.js';
 import { type DeleteOptions, Registry } from './registry.js';
 import { ApiError, badRequest } from './status.js';
+import { MAX_NESTING_DEPTH, nestedDeeperThan } from '../api/validate.js';
 import { serveWatch, type WatchServeOptions } from './watch.js';
 import { discovery } from './discovery.js';
 import { openapi } from './openapi.js';
@@ -208,14 +209,25 @@ async function readJson(req: http.IncomingMessage, optional = false): Promise<un
     }
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  let text: string;
+  try {
+    text = utf8.decode(Buffer.concat(chunks)); // not silently replaced: it would be stored
+  } catch {
+    throw badRequest('the request body is not valid UTF-8');
+  }
   if (!text.trim()) {
     if (optional) return undefined;
     throw badRequest('the request body is empty');
   }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (err) {
     throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
   }
+  // Everything after this (defaults, validation, merge patches) recurses into the object.
+  if (nestedDeeperThan(body, MAX_NESTING_DEPTH)) throw badRequest(`the request body nests deeper than ${MAX_NESTING_DEPTH} levels`);
+  return body;
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -16,8 +16,8 @@ export class ManifestError extends Error {
   }
 }
 
-function expand(file: string): { name: string; text: () => string }[] {
-  if (file === '-') return [{ name: '<stdin>', text: () => readFileSync(0, 'utf8') }];
+function expand(file: string): { name: string; bytes: () => Buffer }[] {
+  if (file === '-') return [{ name: '<stdin>', bytes: () => readFileSync(0) }];
   let st;
   try {
     st = statSync(file);
@@ -28,19 +28,56 @@ function expand(file: string): { name: string; text: () => string }[] {
     return readdirSync(file)
       .filter((f) => ['.yaml', '.yml', '.json'].includes(extname(f)))
       .sort()
-      .map((f) => ({ name: join(file, f), text: () => readFileSync(join(file, f), 'utf8') }));
+      .map((f) => ({ name: join(file, f), bytes: () => readFileSync(join(file, f)) }));
   }
-  return [{ name: file, text: () => readFileSync(file, 'utf8') }];
+  return [{ name: file, bytes: () => readFileSync(file) }];
+}
+
+/** One file's pods and problems (formatted): YAML must be UTF-8, then every rule of validateManifests. */
+export async function validateManifestFile(bytes: Buffer, name: string): Promise<{ pods: Pod[]; problems: string[] }> {
+  const { validateManifests, formatProblem } = await import('../api/validate.js');
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    // Not replaced with U+FFFD and applied: say where, as a YAML parser would.
+    const at = firstInvalidUtf8(bytes);
+    const lineStart = bytes.lastIndexOf(0x0a, at - 1) + 1;
+    const line = bytes.subarray(0, lineStart).filter((b) => b === 0x0a).length + 1;
+    const col = bytes.subarray(lineStart, at).toString('utf8').length + 1;
+    return { pods: [], problems: [`${name}:${line}:${col}: invalid UTF-8: byte 0x${bytes[at]?.toString(16).padStart(2, '0')} (YAML must be UTF-8)`] };
+  }
+  const result = validateManifests(text, name);
+  return { pods: result.pods, problems: result.problems.map(formatProblem) };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Offset of the first byte that does not start a well-formed UTF-8 sequence. */
+function firstInvalidUtf8(b: Buffer): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    let cp = c & (0x7f >> n);
+    for (let k = 1; k <= n; k++) {
+      if ((b[i + k] & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (b[i + k] & 0x3f);
+    }
+    const overlong = (n === 2 && cp < 0x800) || (n === 3 && cp < 0x10000);
+    if (overlong || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return i;
+    i += n + 1;
+  }
+  return 0;
 }
 
 export async function readManifests(files: string[]): Promise<SourcedPod[]> {
   if (!files.length) throw new UsageError('must specify one of -f and -k');
-  const { validateManifests, formatProblem } = await import('../api/validate.js');
   const pods: SourcedPod[] = [];
   const problems: string[] = [];
   for (const f of files.flatMap(expand)) {
-    const result = validateManifests(f.text(), f.name);
-    problems.push(...result.problems.map(formatProblem));
+    const result = await validateManifestFile(f.bytes(), f.name);
+    problems.push(...result.problems);
     pods.push(...result.pods.map((pod) => ({ pod, file: f.name })));
   }
   if (problems.length) throw new ManifestError(problems);

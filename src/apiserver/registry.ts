@@ -4,11 +4,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { applyPodDefaults } from '../api/defaults.js';
 import type { Binding, Event, Node, Pod } from '../api/types.js';
-import { dropNulls, validatePod } from '../api/validate.js';
+import { dropNulls, setOwn, validatePod } from '../api/validate.js';
 import { objectMetaMapErrors } from '../api/labels.js';
 import { admitToNamespace, prepareNamespace, terminateNamespace } from './namespaces.js';
 import { type Resource, type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
-import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound } from './status.js';
+import { ApiError, alreadyExists, badRequest, clip, conflict, invalid, notFound } from './status.js';
 
 const KIND: Record<Resource, string> = { pods: 'Pod', nodes: 'Node', events: 'Event', leases: 'Lease', namespaces: 'Namespace' };
 const NAMESPACED: Record<Resource, boolean> = { pods: true, nodes: false, events: true, leases: true, namespaces: false };
@@ -44,18 +44,19 @@ export class Registry {
 
   /** PUT of the main resource: metadata and (for pods) only mutable spec fields. */
   async update(resource: Resource, namespace: string, name: string, body: unknown): Promise<StoredObject> {
-    const next = asObject(dropNulls(body));
+    const next = withObjectMeta(KIND[resource], asObject(dropNulls(body)));
     const old = await this.get(resource, namespace, name);
-    if (next.metadata?.name && next.metadata.name !== name) {
-      throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+    if (typeof next.metadata?.name === 'string' && next.metadata.name && next.metadata.name !== name) {
+      throw badRequest(`the name of the object (${clip(next.metadata.name)}) does not match the name on the URL (${name})`);
     }
     const merged = { ...old, ...next, metadata: keepSystemMeta(old.metadata, next.metadata ?? {}) } as StoredObject;
     if (resource === 'pods') {
       const pod = merged as unknown as Pod;
-      pod.spec.nodeName ??= (old as unknown as Pod).spec.nodeName; // set by the binding, not by clients
-      applyPodDefaults(pod);
+      // Validated before the defaults, which take the shape for granted (as on create).
       const errs = validatePod(stripStatus(pod));
       if (errs.length) throw invalid('Pod', name, errs);
+      pod.spec.nodeName ??= (old as unknown as Pod).spec.nodeName; // set by the binding, not by clients
+      applyPodDefaults(pod);
       checkPodSpecUpdate(old as unknown as Pod, pod);
       pod.status = (old as unknown as Pod).status; // status changes only through /status
     } else {
@@ -67,8 +68,15 @@ export class Registry {
   }
 
   async updateStatus(resource: Resource, namespace: string, name: string, body: unknown): Promise<StoredObject> {
-    const next = asObject(body);
+    const next = withObjectMeta(KIND[resource], asObject(body));
     const old = await this.get(resource, namespace, name);
+    if (typeof next.metadata?.name === 'string' && next.metadata.name && next.metadata.name !== name) {
+      throw badRequest(`the name of the object (${clip(next.metadata.name)}) does not match the name on the URL (${name})`);
+    }
+    const status: unknown = next.status;
+    if (status !== undefined && status !== null && (typeof status !== 'object' || Array.isArray(status))) {
+      throw invalid(KIND[resource], name, [{ path: 'status', message: 'must be object' }]);
+    }
     const merged = { ...old, status: next.status } as StoredObject;
     return this.write(resource, namespace, name, merged, next.metadata?.resourceVersion);
   }
@@ -76,7 +84,7 @@ export class Registry {
   /** JSON merge patch (RFC 7386); kubectl's strategic merge patch is the same for metadata maps. */
   async patch(resource: Resource, namespace: string, name: string, patch: unknown, status = false): Promise<StoredObject> {
     const old = await this.get(resource, namespace, name);
-    const next = mergePatch(structuredClone(old), patch) as StoredObject;
+    const next = withObjectMeta(KIND[resource], asObject(mergePatch(structuredClone(old), patch)));
     next.metadata.resourceVersion = (asObject(patch).metadata?.resourceVersion as string | undefined) ?? old.metadata.resourceVersion;
     return status ? this.updateStatus(resource, namespace, name, next) : this.update(resource, namespace, name, next);
   }
@@ -142,7 +150,7 @@ export class Registry {
   }
 
   private prepareCreate(resource: Resource, namespace: string, body: unknown): StoredObject {
-    const obj = asObject(dropNulls(body)); // null means absent, as in Kubernetes (e.g. creationTimestamp: null)
+    const obj = withObjectMeta(KIND[resource], asObject(dropNulls(body))); // null means absent, as in Kubernetes (e.g. creationTimestamp: null)
     const meta = (obj.metadata ??= {});
     if (NAMESPACED[resource]) {
       if (meta.namespace && meta.namespace !== namespace) {
@@ -155,6 +163,7 @@ export class Registry {
     if (!meta.name && typeof meta.generateName === 'string') meta.name = meta.generateName + randomSuffix();
     if (!meta.name && resource === 'events') meta.name = `event.${randomSuffix()}${randomSuffix()}`;
     if (!meta.name) throw invalid(KIND[resource], '', [{ path: 'metadata.name', message: 'Required value: name or generateName is required' }]);
+    if (typeof meta.name !== 'string') throw invalid(KIND[resource], '', [{ path: 'metadata.name', message: 'must be string' }]);
     obj.kind ??= KIND[resource];
     obj.apiVersion ??= 'v1';
     if (resource === 'pods') {
@@ -194,6 +203,13 @@ type Loose = StoredObject & { metadata: Record<string, unknown> & StoredObject['
 function asObject(body: unknown): Loose {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object');
   return body as Loose;
+}
+
+/** The object, refused when its metadata is not an object (everything below reads into it). */
+function withObjectMeta(kind: string, obj: Loose): Loose {
+  const meta: unknown = obj.metadata;
+  if (meta !== undefined && (meta === null || typeof meta !== 'object' || Array.isArray(meta))) throw invalid(kind, '', [{ path: 'metadata', message: 'must be object' }]);
+  return obj;
 }
 
 function stripStatus(pod: Pod): unknown {
@@ -249,7 +265,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as object) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else setOwn(out, k, mergePatch(Object.hasOwn(out, k) ? out[k] : undefined, v)); // "__proto__" is a key like any other
   }
   return out;
 }

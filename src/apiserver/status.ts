@@ -36,14 +36,26 @@ export const gone = (message: string) => new ApiError(410, 'Expired', message);
 
 /** 422 Invalid, with each field error as a cause, worded like the API server. */
 export function invalid(kind: string, name: string, causes: { path: string; message: string }[]): ApiError {
-  const list = causes.map((c) => (c.path ? `${c.path}: ${c.message}` : c.message));
+  // A 3 MiB body can carry 100,000 mistakes: the first ones say what is wrong.
+  const list = causes.slice(0, MAX_LISTED_CAUSES).map((c) => (c.path ? `${c.path}: ${c.message}` : c.message));
+  if (causes.length > MAX_LISTED_CAUSES) list.push(`and ${causes.length - MAX_LISTED_CAUSES} more errors`);
   const summary = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
+  name = clip(name); // an invalid name may be a megabyte long
   return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, {
     name,
     kind, // NewInvalid: the kind itself (kubectl prints "The Pod \"x\" is invalid")
-    causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.path })),
+    causes: causes.slice(0, MAX_CAUSES).map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.path })),
   });
 }
+
+const MAX_LISTED_CAUSES = 10;
+
+/** A value quoted in a message, cut to its first 256 characters. */
+export function clip(v: unknown): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  return s.length > 256 ? `${s.slice(0, 256)}... (${s.length} characters)` : s;
+}
+const MAX_CAUSES = 100;
 
 export function successStatus(details?: Status['details']): Status {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', ...(details ? { details } : {}), code: 200 };

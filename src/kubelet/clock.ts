@@ -6,8 +6,15 @@ export interface Clock {
   clearTimeout(t: NodeJS.Timeout): void;
 }
 
+/**
+ * Node runs a timer longer than 2^31-1 ms (24.8 days) after 1 ms: an
+ * activeDeadlineSeconds of 30 days made a pod worker sync a thousand times a
+ * second. Longer timers wake at 24.8 days instead; their callers check the time.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  setTimeout: (fn, ms) => setTimeout(fn, Math.min(ms, MAX_TIMER_MS)),
   clearTimeout: (t) => clearTimeout(t),
 };

@@ -276,7 +276,8 @@ export class DockerRuntime {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       ended.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+      // Capped at 2^31-1 ms: beyond that Node fires the timer after 1 ms.
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.min(timeoutMs, 2 ** 31 - 1)))),
     ]);
     clearTimeout(timer);
     if (timedOut) {

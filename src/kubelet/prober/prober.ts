@@ -2,6 +2,7 @@
 // runProbe). Anything the prober itself cannot do (no handler, a port name
 // that names nothing) is an error: the result is unknown and thrown away.
 import type { Probe } from '../../api/types.js';
+import { MAX_TIMER_MS } from '../clock.js';
 import { type ExecRunner, execProbe } from './exec.js';
 import { httpProbe } from './http.js';
 import { tcpProbe } from './tcp.js';
@@ -11,7 +12,7 @@ export type ProbeRunner = (probe: Probe, target: ProbeTarget) => Promise<ProbeOu
 
 export function handlerRunner(runtime: ExecRunner): ProbeRunner {
   return async (probe, target) => {
-    const timeoutMs = probeTiming(probe).timeoutSeconds * 1000;
+    const timeoutMs = Math.min(probeTiming(probe).timeoutSeconds * 1000, MAX_TIMER_MS); // else Node fires it after 1 ms
     try {
       if (probe.exec) return await execProbe(runtime, target.containerId, probe.exec.command, timeoutMs);
       if (probe.tcpSocket) {

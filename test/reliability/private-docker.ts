@@ -52,10 +52,6 @@ export class PrivateDocker {
     }
   }
 
-  get pid(): number | undefined {
-    return this.proc?.exitCode === null ? this.proc.pid : undefined;
-  }
-
   /** Stops dockerd with `signal` and waits for it to exit (SIGKILL: a crash). */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const p = this.proc;
@@ -64,6 +60,7 @@ export class PrivateDocker {
     const exited = new Promise((r) => p.once('exit', r));
     p.kill(signal);
     await exited;
+    this.proc = undefined;
     // A killed dockerd leaves its pid file behind, and the next start refuses to run.
     rmSync(join(this.dir, 'docker.pid'), { force: true });
     // Its containerd dies with it, but not at once: a start before that waits for the
@@ -95,22 +92,35 @@ export class PrivateDocker {
     if (code !== 0) throw new Error(`docker load into the private engine failed (${code})`);
   }
 
-  /** Stops dockerd, removes every container, its mounts, its data and its bridge. */
+  /**
+   * Stops dockerd, removes every container, its mounts, its data and its bridge.
+   * Bounded in time and best effort at each step: a test that failed half-way
+   * must still leave no dockerd, mount or bridge behind.
+   */
   async destroy(): Promise<void> {
-    if (this.proc && this.proc.exitCode === null) {
+    const p = this.proc;
+    if (p && p.exitCode === null && p.signalCode === null) {
       this.signal('SIGCONT');
-      await this.docker
+      const removeAll = this.docker
         .listContainers({ all: true })
         .then((list) => Promise.all(list.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {}))))
         .catch(() => {});
-      await this.stop('SIGTERM');
+      await Promise.race([removeAll, new Promise((r) => setTimeout(r, 10_000))]);
+      const exited = this.stop('SIGTERM');
+      const late = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 15_000))]);
+      if (late) await this.stop('SIGKILL');
     }
-    // dockerd bind-mounts its data root onto itself (and overlay mounts under it).
+    if (this.subnet) await run('ip', ['link', 'del', this.bridge]).catch(() => {});
+    this.subnet = undefined;
+    // dockerd bind-mounts its data root onto itself, and may leave overlay mounts under it.
     const { stdout } = await run('findmnt', ['-rn', '-o', 'TARGET']).catch(() => ({ stdout: '' }));
     const mounts = stdout.split('\n').filter((m) => m.startsWith(this.dir)).sort((a, b) => b.length - a.length);
     for (const m of mounts) await run('umount', ['-l', m]).catch(() => {});
-    rmSync(this.dir, { recursive: true, force: true });
-    if (this.subnet) await run('ip', ['link', 'del', this.bridge]).catch(() => {});
+    try {
+      rmSync(this.dir, { recursive: true, force: true });
+    } catch (err) {
+      console.warn(`private dockerd: could not remove ${this.dir}: ${(err as Error).message}`);
+    }
   }
 
   private async createBridge(): Promise<void> {

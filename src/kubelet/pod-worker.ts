@@ -2,7 +2,6 @@
 // (pkg/kubelet/pod_workers.go). Each sync compares the pod's spec with what Docker
 // shows and takes the next steps (computePodActions): sandbox, init containers in
 // order, app containers with restart policy and back-off; then writes the status.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Container, Pod } from '../api/types.js';
@@ -19,7 +18,9 @@ import {
 } from '../runtime/docker.js';
 import type { Backoff } from './backoff.js';
 import type { Clock } from './clock.js';
-import { buildContainerConfig, containerHash, type PodContext, terminationLogFile } from './container-config.js';
+import { buildContainerConfig, containerHash, type PodContext } from './container-config.js';
+import { ContainerKiller, fieldPath, isSidecar } from './container-killer.js';
+import { TerminationMessages } from './termination-messages.js';
 import { describeHandler, runHook } from './hooks.js';
 import { pullImageIfNeeded } from './images.js';
 import type { ProbeManager } from './prober/index.js';
@@ -43,8 +44,6 @@ export interface PodWorkerDeps {
   probes?: ProbeManager;
 }
 
-const SANDBOX_STOP_SECONDS = 2;
-const MIN_GRACE_AFTER_PRESTOP_SECONDS = 2;
 const POST_START_TIMEOUT_MS = 5 * 60_000;
 
 export class PodWorker {
@@ -57,6 +56,8 @@ export class PodWorker {
   private waiting = new Map<string, Waiting>();
   private lastStatus = '';
   private log: Logger;
+  private killer: ContainerKiller;
+  private messages: TerminationMessages;
 
   constructor(
     pod: Pod,
@@ -65,6 +66,8 @@ export class PodWorker {
   ) {
     this.pod = pod;
     this.log = deps.logger.child({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, uid: pod.metadata.uid });
+    this.killer = new ContainerKiller(deps, () => this.pod);
+    this.messages = new TerminationMessages(deps.runtime, join(podDir(deps.podsDir, pod.metadata.uid!), 'containers'));
   }
 
   get uid(): string {
@@ -286,8 +289,8 @@ export class PodWorker {
       const current = latest?.sandboxId === sandbox.id ? latest : undefined;
       if (current?.state === 'running') {
         if (current.hash !== containerHash(spec)) {
-          this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Container ${spec.name} definition changed, will be restarted`, fieldPath(spec, 'app', this.pod));
-          await this.killContainer(current, this.pod.spec.terminationGracePeriodSeconds ?? 30, 'DefinitionChanged');
+          this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Container ${spec.name} definition changed, will be restarted`, fieldPath(spec, 'app'));
+          await this.killer.killContainer(current, this.pod.spec.terminationGracePeriodSeconds ?? 30, 'DefinitionChanged');
           await this.start(spec, 'app', current.attempt + 1, sandbox, ctx);
         }
         continue;
@@ -337,7 +340,7 @@ export class PodWorker {
           reason: 'CrashLoopBackOff',
           message: `back-off ${formatSeconds(delay)} restarting failed container=${spec.name} pod=${pod.name}_${pod.namespace}(${pod.uid})`,
         });
-        this.deps.recorder.event(this.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${spec.name} in pod ${pod.name}_${pod.namespace}(${pod.uid})`, fieldPath(spec, kind, this.pod));
+        this.deps.recorder.event(this.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${spec.name} in pod ${pod.name}_${pod.namespace}(${pod.uid})`, fieldPath(spec, kind));
         this.after(backoff.remaining(key, finishedAt) + 50);
         return;
       }
@@ -356,7 +359,7 @@ export class PodWorker {
   /** Pull (per policy) and create one container: its id, or undefined and a waiting reason. */
   private async create(spec: Container, kind: ContainerKind, attempt: number, sandbox: RuntimeContainer, ctx: PodContext): Promise<string | undefined> {
     const { runtime, recorder } = this.deps;
-    const path = fieldPath(spec, kind, this.pod);
+    const path = fieldPath(spec, kind);
     const pulled = await pullImageIfNeeded(this.deps, this.pod, spec, path);
     if (!pulled.ok) {
       this.waiting.set(spec.name, pulled.waiting);
@@ -382,7 +385,7 @@ export class PodWorker {
   /** Starts a created container, then runs its postStart hook. */
   private async run(spec: Container, kind: ContainerKind, id: string, ctx: PodContext): Promise<void> {
     const { runtime, recorder } = this.deps;
-    const path = fieldPath(spec, kind, this.pod);
+    const path = fieldPath(spec, kind);
     try {
       await runtime.startContainer(id);
       recorder.event(this.pod, 'Normal', 'Started', `Started container ${spec.name}`, path);
@@ -412,7 +415,7 @@ export class PodWorker {
       path,
     );
     const container = await this.deps.runtime.inspect(id);
-    await this.killContainer(container, this.pod.spec.terminationGracePeriodSeconds ?? 30, 'FailedPostStartHook');
+    await this.killer.killContainer(container, this.pod.spec.terminationGracePeriodSeconds ?? 30, 'FailedPostStartHook');
   }
 
   /** Keeps the latest two attempts of a container (the current and `--previous`). */
@@ -444,7 +447,7 @@ export class PodWorker {
   private async failDeadline(containers: RuntimeContainer[]): Promise<void> {
     const message = 'Pod was active on the node longer than the specified deadline';
     this.deps.recorder.event(this.pod, 'Normal', 'DeadlineExceeded', message);
-    await this.killContainers(containers, this.pod.spec.terminationGracePeriodSeconds ?? 30);
+    await this.killer.killContainers(containers, this.pod.spec.terminationGracePeriodSeconds ?? 30);
     const after = await this.deps.runtime.listContainers(this.uid);
     await this.writeStatus(after, { phase: 'Failed', reason: 'DeadlineExceeded', message });
     await this.stopRunning(after, 'deadline exceeded');
@@ -457,7 +460,7 @@ export class PodWorker {
     this.deps.probes?.stopLivenessAndStartup(this.uid); // probes: readiness goes on, liveness/startup stop
     const containers = await this.deps.runtime.listContainers(this.uid);
     const grace = this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
-    await this.killContainers(containers, grace);
+    await this.killer.killContainers(containers, grace);
     await this.removeAll();
     try {
       await this.deps.client.deletePod(this.pod.metadata.namespace!, this.pod.metadata.name!, { gracePeriodSeconds: 0, uid: this.uid });
@@ -468,56 +471,10 @@ export class PodWorker {
     this.finish();
   }
 
-  /** killContainer for every running app/init container in parallel, then the sandbox. */
-  private async killContainers(containers: RuntimeContainer[], grace: number): Promise<void> {
-    // App containers first, then sidecars (in reverse order), then the sandbox.
-    const running = containers.filter((c) => c.kind !== 'sandbox' && c.state === 'running');
-    const sidecars = (this.pod.spec.initContainers ?? []).filter(isSidecar).map((s) => s.name);
-    const isSidecarContainer = (c: RuntimeContainer) => c.kind === 'init' && sidecars.includes(c.name);
-    await Promise.all(running.filter((c) => !isSidecarContainer(c)).map((c) => this.killContainer(c, grace)));
-    for (const name of [...sidecars].reverse()) {
-      await Promise.all(running.filter((c) => isSidecarContainer(c) && c.name === name).map((c) => this.killContainer(c, grace)));
-    }
-    const sandboxes = containers.filter((c) => c.kind === 'sandbox' && c.state === 'running');
-    await Promise.all(sandboxes.map((s) => this.deps.runtime.stopContainer(s.id, SANDBOX_STOP_SECONDS)));
-  }
-
-  /**
-   * killContainer: the preStop hook (inside the grace period), then the stop
-   * signal, then SIGKILL when what is left of the grace period ends — never less
-   * than 2 s after a preStop, as the kubelet's minimumGracePeriodInSeconds.
-   */
-  private async killContainer(c: RuntimeContainer, grace: number, reason = 'Killing'): Promise<void> {
-    const spec = [...this.pod.spec.containers, ...(this.pod.spec.initContainers ?? [])].find((s) => s.name === c.name);
-    const path = spec ? fieldPath(spec, c.kind, this.pod) : undefined;
-    if (reason === 'Killing') this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Stopping container ${c.name}`, path);
-    const preStop = spec?.lifecycle?.preStop;
-    if (spec && preStop && grace > 0) {
-      const started = this.deps.clock.now();
-      const result = await runHook(this.deps.runtime, preStop, { containerId: c.id, podIP: this.podIP(), spec }, grace * 1000);
-      if (!result.ok) {
-        const m = this.pod.metadata;
-        this.deps.recorder.event(
-          this.pod,
-          'Warning',
-          'FailedPreStopHook',
-          `${describeHandler(preStop)} for Container "${c.name}" in Pod "${m.name}_${m.namespace}(${m.uid})" failed - error: ${result.message}`,
-          path,
-        );
-      }
-      grace = Math.max(grace - Math.floor((this.deps.clock.now() - started) / 1000), MIN_GRACE_AFTER_PRESTOP_SECONDS);
-    }
-    await this.deps.runtime.stopContainer(c.id, grace);
-  }
-
-  private podIP(): string | undefined {
-    return this.pod.status?.podIP;
-  }
-
   private async stopRunning(containers: RuntimeContainer[], why: string): Promise<void> {
     if (!containers.some((c) => c.state === 'running')) return;
     this.log.info({ why }, 'stopping the pod');
-    await this.killContainers(containers, this.pod.spec.terminationGracePeriodSeconds ?? 30);
+    await this.killer.killContainers(containers, this.pod.spec.terminationGracePeriodSeconds ?? 30);
   }
 
   private async removeAll(): Promise<void> {
@@ -551,9 +508,9 @@ export class PodWorker {
         if (!c || !spec) return;
         const probe = kind === 'liveness' ? spec.livenessProbe : spec.startupProbe;
         const grace = probe?.terminationGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
-        this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Container ${name} failed ${kind} probe, will be restarted`, fieldPath(spec, c.kind, this.pod));
+        this.deps.recorder.event(this.pod, 'Normal', 'Killing', `Container ${name} failed ${kind} probe, will be restarted`, fieldPath(spec, c.kind));
         this.log.info({ container: name, kind, grace }, 'killing a container that failed its probe');
-        await this.killContainer(c, grace, 'Unhealthy');
+        await this.killer.killContainer(c, grace, 'Unhealthy');
       }),
     );
   }
@@ -571,33 +528,12 @@ export class PodWorker {
 
   // --- status
 
-  private messages = new Map<string, string>(); // container id → termination message, read once
-
-  /** terminationMessagePath's file, or with FallbackToLogsOnError the log's tail after a failure. */
-  private async fillTerminationMessages(containers: RuntimeContainer[]): Promise<void> {
-    const specs = [...this.pod.spec.containers, ...(this.pod.spec.initContainers ?? [])];
-    for (const c of containers) {
-      if (c.kind === 'sandbox' || c.state !== 'exited') continue;
-      let message = this.messages.get(c.id);
-      if (message === undefined) {
-        const spec = specs.find((s) => s.name === c.name);
-        message = readMessage(terminationLogFile(join(podDir(this.deps.podsDir, this.uid), 'containers'), c.name, c.attempt));
-        if (!message && c.exitCode !== 0 && spec?.terminationMessagePolicy === 'FallbackToLogsOnError') {
-          const tail = await this.deps.runtime.tailLogs(c.id, FALLBACK_LOG_LINES).catch(() => '');
-          message = tail.slice(-FALLBACK_LOG_BYTES);
-        }
-        this.messages.set(c.id, message);
-      }
-      if (message) c.message = message;
-    }
-  }
-
   private async writeStatus(
     containers: RuntimeContainer[],
     override?: { phase: 'Failed'; reason: string; message: string },
   ): Promise<string | undefined> {
     const sandbox = containers.filter((c) => c.kind === 'sandbox').at(-1);
-    await this.fillTerminationMessages(containers);
+    await this.messages.fill(this.pod, containers);
     const status = generatePodStatus(
       {
         pod: this.pod,
@@ -623,29 +559,6 @@ export class PodWorker {
     }
     return status.phase;
   }
-}
-
-/** A sidecar is an init container with restartPolicy Always (KEP-753). */
-export function isSidecar(c: Container): boolean {
-  return c.restartPolicy === 'Always';
-}
-
-const MAX_MESSAGE_BYTES = 4096;
-const FALLBACK_LOG_LINES = 80;
-const FALLBACK_LOG_BYTES = 2048;
-
-function readMessage(file: string): string {
-  try {
-    return readFileSync(file).subarray(0, MAX_MESSAGE_BYTES).toString('utf8');
-  } catch {
-    return '';
-  }
-}
-
-export function fieldPath(spec: Container, kind: ContainerKind, pod: Pod): string {
-  if (kind === 'init') return `spec.initContainers{${spec.name}}`;
-  void pod;
-  return `spec.containers{${spec.name}}`;
 }
 
 function formatSeconds(s: number): string {

@@ -8,6 +8,7 @@ import { dropNulls, setOwn, validatePod } from '../api/validate.js';
 import { objectMetaMapErrors } from '../api/labels.js';
 import { admitToNamespace, prepareNamespace, terminateNamespace } from './namespaces.js';
 import { type Resource, type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
+import { type AdmissionPolicy, DEFAULT_ADMISSION, admitPod } from './admission.js';
 import { ApiError, alreadyExists, badRequest, clip, conflict, invalid, notFound } from './status.js';
 
 const KIND: Record<Resource, string> = { pods: 'Pod', nodes: 'Node', events: 'Event', leases: 'Lease', namespaces: 'Namespace' };
@@ -19,7 +20,10 @@ export interface DeleteOptions {
 }
 
 export class Registry {
-  constructor(readonly store: Store) {}
+  constructor(
+    readonly store: Store,
+    readonly admission: AdmissionPolicy = DEFAULT_ADMISSION,
+  ) {}
 
   isNamespaced(resource: Resource): boolean {
     return NAMESPACED[resource];
@@ -58,6 +62,7 @@ export class Registry {
       pod.spec.nodeName ??= (old as unknown as Pod).spec.nodeName; // set by the binding, not by clients
       applyPodDefaults(pod);
       checkPodSpecUpdate(old as unknown as Pod, pod);
+      admitPod(pod, this.admission);
       pod.status = (old as unknown as Pod).status; // status changes only through /status
     } else {
       // Pods get this from validatePod; nodes and events (`minipod label node`) here.
@@ -171,6 +176,7 @@ export class Registry {
       const errs = validatePod(rest);
       if (errs.length) throw invalid('Pod', meta.name as string, errs);
       const pod = applyPodDefaults(rest as Pod);
+      admitPod(pod, this.admission);
       pod.status = { phase: 'Pending' };
       if (pod.spec.nodeName) {
         pod.status.conditions = [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString() }];

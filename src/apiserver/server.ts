@@ -1,5 +1,6 @@
 // The API server: Kubernetes-shaped HTTP routes over the registry, on a unix
 // socket (and optionally TCP). Every answer is JSON; every error a Status.
+import { bearerMatches } from '../api/bearer.js';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { parseFieldSelector, matchesFields, type FieldRequirement } from '../api/fields.js';
@@ -78,7 +79,7 @@ export interface ApiServerOptions {
 
 export function createApiServer({ registry, logger, token, watch }: ApiServerOptions): http.Server {
   const server = http.createServer((req, res) => {
-    if (token !== undefined && req.socket.remoteAddress !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+    if (token !== undefined && req.socket.remoteAddress !== undefined && !bearerMatches(req.headers.authorization, token)) {
       return send(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
     }
     handle(registry, req, res, token, watch).catch((err) => {
@@ -92,7 +93,7 @@ export function createApiServer({ registry, logger, token, watch }: ApiServerOpt
   server.keepAliveTimeout = 60_000;
   // pods/{name}/exec and pods/{name}/portforward upgrade to WebSockets tunnelled to the pod's kubelet.
   server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
-    if (token !== undefined && req.socket.remoteAddress !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+    if (token !== undefined && req.socket.remoteAddress !== undefined && !bearerMatches(req.headers.authorization, token)) {
       const body = JSON.stringify(new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
       socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
@@ -161,7 +162,7 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
   }
   const status = subresource === 'status';
   // ?dryRun=All: the same defaults, checks and answer, over a store that keeps nothing.
-  if (method !== 'GET' && q.get('dryRun') === 'All') registry = new Registry(dryRunStore(registry.store));
+  if (method !== 'GET' && q.get('dryRun') === 'All') registry = new Registry(dryRunStore(registry.store), registry.admission);
   switch (method) {
     case 'GET': {
       const obj = await registry.get(resource, namespace, name);
@@ -180,7 +181,7 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
     case 'DELETE': {
       const body = (await readJson(req, true)) as (DeleteOptions & { dryRun?: string[] }) | undefined;
       const opts: DeleteOptions = { ...body };
-      if (body?.dryRun?.includes('All')) registry = new Registry(dryRunStore(registry.store)); // kubectl sends it in DeleteOptions
+      if (body?.dryRun?.includes('All')) registry = new Registry(dryRunStore(registry.store), registry.admission); // kubectl sends it in DeleteOptions
       if (q.has('gracePeriodSeconds')) opts.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
       return send(res, 200, await registry.delete(resource, namespace, name, opts));
     }
@@ -231,3 +232,4 @@ async function readJson(req: http.IncomingMessage, optional = false): Promise<un
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+

@@ -2,9 +2,11 @@
 // one process. The scheduler and the kubelet reach the API server only through
 // the API client over its socket, exactly as if they ran elsewhere.
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
+import type { AdmissionPolicy } from '../apiserver/admission.js';
 import { Registry } from '../apiserver/registry.js';
 import { closeStreamTunnels } from '../apiserver/proxy.js';
 import { createApiServer } from '../apiserver/server.js';
@@ -21,6 +23,10 @@ export interface DaemonOptions {
   kubelet: boolean;
   dockerHost?: string;
   logToStdout?: boolean;
+  /** Admission: privileged containers and added capabilities. */
+  allowPrivileged?: boolean;
+  /** Admission: hostPath volumes only under these prefixes. */
+  allowHostPaths?: string[];
   /** Also serve the API on TCP (HOST:PORT), guarded by a bearer token. */
   listen?: string;
   tokenFile?: string;
@@ -45,13 +51,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   );
   const { store, shared, description } = await openStore(opts.store, paths.store());
   logger.info({ store: description }, 'store opened');
+  const admission: AdmissionPolicy = { allowPrivileged: !!opts.allowPrivileged, allowHostPaths: (opts.allowHostPaths ?? []).map((p) => resolve(p)) };
   const token = opts.listen ? loadToken(opts.tokenFile ?? paths.token()) : undefined;
-  const server = createApiServer({ registry: new Registry(store), logger: logger.child({ component: 'apiserver' }), token });
+  const server = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), token });
   await listenOnSocket(server, paths.socket());
   logger.info({ socket: paths.socket() }, 'API server listening');
   let tcp: http.Server | undefined;
   if (opts.listen) {
-    tcp = createApiServer({ registry: new Registry(store), logger: logger.child({ component: 'apiserver' }), token });
+    tcp = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), token });
     (await import('../apiserver/tls.js')).acceptTls(tcp, minipodHome(), opts.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')); // TLS too: kubectl sends its token only over TLS
     await listenOnTcp(tcp, opts.listen);
     logger.info({ listen: opts.listen }, 'API server listening on TCP');
@@ -106,11 +113,13 @@ function loadToken(file: string): string {
 }
 
 function listenOnTcp(server: http.Server, address: string): Promise<void> {
-  const m = /^(.*):(\d+)$/.exec(address);
-  if (!m) throw new Error(`--listen wants HOST:PORT, got "${address}"`);
+  // PORT or :PORT alone binds loopback only: listening wider must be asked for.
+  const m = /^(?:(.*):)?(\d+)$/.exec(address);
+  if (!m) throw new Error(`--listen wants [HOST:]PORT, got "${address}"`);
+  const host = (m[1] ?? '').replace(/^\[|\]$/g, '') || '127.0.0.1';
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(m[2]), m[1].replace(/^\[|\]$/g, ''), () => resolve());
+    server.listen(Number(m[2]), host, () => resolve());
   });
 }
 

@@ -11,6 +11,7 @@
 //       → WebSocket upgrade, protocol v5/v4.channel.k8s.io (see client/remotecommand.ts)
 //   GET /portForward/{namespace}/{pod}?port=…
 //       → WebSocket upgrade, the same protocols (see client/portforward.ts)
+import { bearerMatches } from '../api/bearer.js';
 import { chmodSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -114,7 +115,7 @@ export class KubeletServer {
 
   private authorized(req: http.IncomingMessage): boolean {
     if (this.opts.token === undefined || req.socket.remoteAddress === undefined) return true; // unix socket: its mode guards it
-    return req.headers.authorization === `Bearer ${this.opts.token}`;
+    return bearerMatches(req.headers.authorization, this.opts.token);
   }
 
   private fail(res: http.ServerResponse, err: unknown): void {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Event, Pod } from '../../src/api/types.js';
 import { TestCluster, docker, dockerExec, dockerLogs, waitFor, watchPod } from './harness.js';
 
-const cluster = new TestCluster();
+// The prestop test mounts a folder under the temp dir: admission must allow it.
+const cluster = new TestCluster({ daemonArgs: ['--allow-host-path', os.tmpdir()] });
 beforeAll(() => cluster.start(), 30_000);
 afterAll(() => cluster.cleanup(), 60_000);
 

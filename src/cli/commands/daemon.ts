@@ -17,6 +17,8 @@ export interface DaemonFlags {
   store?: string;
   leaderElectLeaseDuration?: string;
   nodeMonitorGracePeriod?: string;
+  allowPrivileged?: boolean;
+  allowHostPath?: string[];
 }
 
 /** A duration flag, else its environment variable, else undefined (the default). */
@@ -50,6 +52,8 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
     dockerHost: flags.dockerHost,
     listen: flags.listen,
     tokenFile: flags.tokenFile,
+    allowPrivileged: flags.allowPrivileged,
+    allowHostPaths: flags.allowHostPath,
     store: flags.store,
     leaseDurationMs: await durationMs(flags.leaderElectLeaseDuration, 'MINIPOD_LEADER_ELECT_LEASE_DURATION', '--leader-elect-lease-duration'),
     nodeMonitorGracePeriodMs: await durationMs(flags.nodeMonitorGracePeriod, 'MINIPOD_NODE_MONITOR_GRACE_PERIOD', '--node-monitor-grace-period'),
@@ -129,6 +133,8 @@ export async function start(flags: DaemonFlags): Promise<void> {
   if (flags.dockerHost) args.push('--docker-host', flags.dockerHost);
   if (flags.listen) args.push('--listen', flags.listen);
   if (flags.tokenFile) args.push('--token-file', flags.tokenFile);
+  if (flags.allowPrivileged) args.push('--allow-privileged');
+  for (const prefix of flags.allowHostPath ?? []) args.push('--allow-host-path', prefix);
   if (flags.store) args.push('--store', flags.store);
   if (flags.leaderElectLeaseDuration) args.push('--leader-elect-lease-duration', flags.leaderElectLeaseDuration);
   if (flags.nodeMonitorGracePeriod) args.push('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);

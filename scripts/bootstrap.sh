@@ -15,7 +15,7 @@ need_pkg() { # need_pkg COMMAND PACKAGE...
   shift
   if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
   log "installing $*"
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 as_root apt-get install -y -qq "$@" >/dev/null
 }
 
 start_docker() {

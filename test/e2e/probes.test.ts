@@ -192,7 +192,9 @@ describe.concurrent('probes', () => {
       console.log(`period 1 s over ${n} runs: gap median ${q(0.5).toFixed(2)} s, p10 ${q(0.1).toFixed(2)}, p90 ${q(0.9).toFixed(2)}, min ${gaps[0].toFixed(2)}, max ${gaps.at(-1)!.toFixed(2)}; mean period ${slope.toFixed(4)} s`);
       expect(n).toBeGreaterThanOrEqual(60);
       expect(Math.abs(q(0.5) - 1)).toBeLessThanOrEqual(0.1);
-      expect(Math.abs(slope - 1)).toBeLessThan(0.005);
+      // A schedule that slipped by each exec's duration (50 ms or more through Docker)
+      // would show a slope of 1.05+; 0.02 leaves room for a loaded machine.
+      expect(Math.abs(slope - 1)).toBeLessThan(0.02);
     }, 90_000);
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Pod } from '../../src/api/types.js';
 import { ApiStatusError } from '../../src/client/client.js';
 import { TestCluster, waitFor } from '../e2e/harness.js';
+import { prng } from './prng.js';
 
 const ROUNDS = 10;
 const PODS = 30;
@@ -13,15 +14,6 @@ const cluster = new TestCluster();
 beforeAll(() => cluster.start(), 30_000);
 afterAll(() => cluster.cleanup(), 120_000);
 
-/** mulberry32: a small seeded PRNG, so every run makes the same moves. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pod = (name: string, containers: number): Pod => ({
   apiVersion: 'v1',

@@ -16,16 +16,8 @@ import { ApiStatusError } from '../../src/client/client.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { keyOf } from '../../src/store/store.js';
 import { ROOT, TestCluster } from '../e2e/harness.js';
+import { prng } from './prng.js';
 
-/** mulberry32: a small seeded PRNG, so every run makes the same moves. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function integrity(path: string): string {
   const db = new Database(path);

@@ -1,11 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
+// Files that load Docker itself heavily (100 real pods; restarting, crashing and
+// freezing a private dockerd) run last and one at a time, so that their load does not
+// distort the timing checks of the other files, nor each other.
+const HEAVY = ['test/reliability/load.test.ts', 'test/reliability/dockerd-faults.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // e2e files each run their own daemon on their own node name, so they may run side by side.
-    fileParallelism: true,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'main',
+          include: ['test/**/*.test.ts'],
+          exclude: HEAVY,
+          // e2e files each run their own daemon on their own node name, so they may run side by side.
+          fileParallelism: true,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'heavy', include: HEAVY, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -16,6 +16,7 @@ import { ensureBuiltInNamespaces } from './namespaces.js';
 import { dryRunStore } from './dryrun.js';
 import { negotiate, partialObjectMetadata, toTable } from './table.js';
 import { serveExecUpgrade, serveLog } from './proxy.js';
+import { applyLimits, listenerLimits, serverOptions, type ListenerLimits } from '../api/listener.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024; // the Kubernetes API server's request limit
 
@@ -71,15 +72,23 @@ export function selects(obj: StoredObject, s: Selectors): boolean {
 export interface ApiServerOptions {
   registry: Registry;
   logger: Logger;
-  /** Bearer token required on TCP connections; the unix socket is guarded by its file mode. */
-  token?: string;
+  /**
+   * The bearer token every request to this server must carry. Authentication is
+   * decided per listener, never per peer: only the unix-socket server, guarded by
+   * its file mode, is created without one.
+   */
+  requireToken?: string;
+  /** The token this server presents to a kubelet that listens on TCP (logs, exec, port-forward). */
+  kubeletToken?: string;
   /** Watch tuning (bookmark interval), for tests. */
   watch?: WatchServeOptions;
+  /** Deadlines and connection cap (default: listenerLimits()). */
+  limits?: ListenerLimits;
 }
 
-export function createApiServer({ registry, logger, token, watch }: ApiServerOptions): http.Server {
-  const server = http.createServer((req, res) => {
-    if (token !== undefined && req.socket.remoteAddress !== undefined && !bearerMatches(req.headers.authorization, token)) {
+export function createApiServer({ registry, logger, requireToken, kubeletToken: token, watch, limits = listenerLimits() }: ApiServerOptions): http.Server {
+  const server = http.createServer(serverOptions(limits), (req, res) => {
+    if (requireToken !== undefined && !bearerMatches(req.headers.authorization, requireToken)) {
       return send(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
     }
     handle(registry, req, res, token, watch).catch((err) => {
@@ -90,10 +99,10 @@ export function createApiServer({ registry, logger, token, watch }: ApiServerOpt
       else res.end();
     });
   });
-  server.keepAliveTimeout = 60_000;
+  applyLimits(server, limits);
   // pods/{name}/exec and pods/{name}/portforward upgrade to WebSockets tunnelled to the pod's kubelet.
   server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
-    if (token !== undefined && req.socket.remoteAddress !== undefined && !bearerMatches(req.headers.authorization, token)) {
+    if (requireToken !== undefined && !bearerMatches(req.headers.authorization, requireToken)) {
       const body = JSON.stringify(new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
       socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;

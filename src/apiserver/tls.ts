@@ -11,6 +11,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { deadline, listenerLimits, type ListenerLimits } from '../api/listener.js';
 
 export interface TlsFiles {
   cert: string;
@@ -126,20 +127,24 @@ export function loadOrCreateCertificate(dir: string, host: string): { cert: stri
  * Makes an HTTP server answer TLS too, on the same port: a connection whose
  * first byte opens a TLS handshake is wrapped in a TLS socket before HTTP sees it.
  */
-export function acceptTls(server: http.Server, dir: string, host = '127.0.0.1'): void {
+export function acceptTls(server: http.Server, dir: string, host = '127.0.0.1', limits: ListenerLimits = listenerLimits()): void {
   const { cert, key } = loadOrCreateCertificate(dir, host);
   const context = tls.createSecureContext({ cert, key });
   const httpListeners = server.listeners('connection') as ((s: net.Socket) => void)[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: net.Socket) => {
+    // Until the HTTP parser owns the connection, this deadline is the only one.
+    const handedOver = deadline(socket, limits);
     socket.once('data', (first: Buffer) => {
       socket.pause();
       socket.unshift(first); // a TLS socket takes over what is buffered; HTTP reads it on resume
       if (first[0] === 0x16) {
         const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] });
         secure.on('error', () => secure.destroy()); // a failed handshake ends only that connection
+        secure.once('secure', handedOver);
         for (const l of httpListeners) l.call(server, secure);
       } else {
+        handedOver();
         for (const l of httpListeners) l.call(server, socket);
         process.nextTick(() => socket.resume());
       }

@@ -53,12 +53,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   logger.info({ store: description }, 'store opened');
   const admission: AdmissionPolicy = { allowPrivileged: !!opts.allowPrivileged, allowHostPaths: (opts.allowHostPaths ?? []).map((p) => resolve(p)) };
   const token = opts.listen ? loadToken(opts.tokenFile ?? paths.token()) : undefined;
-  const server = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), token });
+  const server = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), kubeletToken: token });
   await listenOnSocket(server, paths.socket());
   logger.info({ socket: paths.socket() }, 'API server listening');
   let tcp: http.Server | undefined;
   if (opts.listen) {
-    tcp = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), token });
+    tcp = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), requireToken: token, kubeletToken: token });
     (await import('../apiserver/tls.js')).acceptTls(tcp, minipodHome(), opts.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')); // TLS too: kubectl sends its token only over TLS
     await listenOnTcp(tcp, opts.listen);
     logger.info({ listen: opts.listen }, 'API server listening on TCP');

@@ -23,6 +23,7 @@ import { ApiStatusError, type Client } from '../client/client.js';
 import { CHANNEL, STREAM_PROTOCOLS, STREAM_PROTOCOL_V5, exitStatus } from '../client/remotecommand.js';
 import { type DockerRuntime, type ExecSession, dockerMessage, isGone } from '../runtime/docker.js';
 import { parsePortForwardPorts, servePortForward } from './portforward.js';
+import { applyLimits, listenerLimits, serverOptions } from '../api/listener.js';
 
 export interface KubeletServerOptions {
   nodeName: string;
@@ -57,9 +58,11 @@ export class KubeletServer {
 
   constructor(private opts: KubeletServerOptions) {
     this.log = opts.logger.child({ component: 'kubelet-server' });
-    this.server = http.createServer((req, res) => {
+    const limits = listenerLimits();
+    this.server = http.createServer(serverOptions(limits), (req, res) => {
       this.handle(req, res).catch((err) => this.fail(res, err));
     });
+    applyLimits(this.server, limits);
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy()); // Node leaves upgraded sockets without one
       this.upgrade(req, socket, head).catch((err) => {
@@ -114,8 +117,10 @@ export class KubeletServer {
   }
 
   private authorized(req: http.IncomingMessage): boolean {
-    if (this.opts.token === undefined || req.socket.remoteAddress === undefined) return true; // unix socket: its mode guards it
-    return bearerMatches(req.headers.authorization, this.opts.token);
+    // Decided by the listener, never by the peer's address (gone once a client resets):
+    // the unix socket is guarded by its mode, TCP always wants the token.
+    if (!this.opts.listen) return true;
+    return this.opts.token !== undefined && bearerMatches(req.headers.authorization, this.opts.token);
   }
 
   private fail(res: http.ServerResponse, err: unknown): void {

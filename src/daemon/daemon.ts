@@ -3,7 +3,7 @@
 // the API client over its socket, exactly as if they ran elsewhere.
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
 import type { AdmissionPolicy } from '../apiserver/admission.js';
@@ -16,6 +16,7 @@ import { Kubelet } from '../kubelet/kubelet.js';
 import { DockerRuntime } from '../runtime/docker.js';
 import { ControllerManager } from '../controllers/manager.js';
 import { openStore } from '../store/open.js';
+import { securePrivateState } from './private-state.js';
 
 export interface DaemonOptions {
   nodeName: string;
@@ -44,7 +45,7 @@ export interface RunningDaemon {
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
-  mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
+  securePrivateState(minipodHome(), opts.logToStdout ? [] : [paths.logFile()]);
   const logger = pino(
     { base: { pid: process.pid }, level: process.env.MINIPOD_LOG_LEVEL ?? 'info' },
     opts.logToStdout ? pino.destination(1) : pino.destination({ dest: paths.logFile(), sync: false, mkdir: true }),
@@ -64,6 +65,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ listen: opts.listen }, 'API server listening on TCP');
   }
 
+  securePrivateState(minipodHome()); // the store's, the token's and the certificate's files, now that they exist
   const client = new Client({ socketPath: paths.socket() });
   // Several daemons on one etcd: only the holder of the lease schedules and watches nodes.
   const controllers = new ControllerManager({

@@ -1,11 +1,13 @@
-// `minipod daemon` (foreground) and `minipod daemon start|stop|status` (background,
-// with a pid file that the daemon itself writes and removes).
+// `minipod daemon` (foreground) and `minipod daemon start|stop|status` (background).
+// Whether a daemon runs is the daemon's lock on its home (src/daemon/lock.ts); the
+// pid file that the daemon writes only says which process to signal.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../../client/client.js';
 import { defaultNodeName, minipodHome, paths } from '../../config.js';
 import { UsageError } from '../output.js';
+import { acquireDaemonLock, daemonLockHeld } from '../../daemon/lock.js';
 
 export interface DaemonFlags {
   nodeName?: string;
@@ -43,8 +45,9 @@ export function parseKeyValues(text: string | undefined, flag: string): Record<s
 
 export async function runForeground(flags: DaemonFlags): Promise<void> {
   const { runDaemon } = await import('../../daemon/daemon.js');
-  const running = readPid();
-  if (running && alive(running)) throw new UsageError(`the minipod daemon is already running (pid ${running})`);
+  mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
+  const lock = acquireDaemonLock(minipodHome());
+  if (!lock) throw new UsageError(`the minipod daemon is already running${pidNote()} on ${minipodHome()}`);
   const daemon = await runDaemon({
     nodeName: flags.nodeName ?? defaultNodeName(),
     nodeLabels: parseKeyValues(flags.nodeLabels, '--node-labels'),
@@ -58,13 +61,14 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
     leaseDurationMs: await durationMs(flags.leaderElectLeaseDuration, 'MINIPOD_LEADER_ELECT_LEASE_DURATION', '--leader-elect-lease-duration'),
     nodeMonitorGracePeriodMs: await durationMs(flags.nodeMonitorGracePeriod, 'MINIPOD_NODE_MONITOR_GRACE_PERIOD', '--node-monitor-grace-period'),
   });
-  writeFileSync(paths.pidFile(), String(process.pid));
+  writeFileSync(paths.pidFile(), String(process.pid), { mode: 0o600 });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     await daemon.stop().catch((err) => daemon.logger.error({ err }, 'stop failed'));
     rmSync(paths.pidFile(), { force: true });
+    lock.release(); // also keeps the lock referenced (never collected) while the daemon runs
     process.exit(0);
   };
   process.on('SIGTERM', stop);
@@ -87,14 +91,8 @@ function readPid(): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const pidNote = () => (readPid() ? ` (pid ${readPid()})` : '');
+const running = () => daemonLockHeld(minipodHome());
 
 async function healthy(): Promise<boolean> {
   if (!existsSync(paths.socket())) return false;
@@ -119,9 +117,8 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number):
 }
 
 export async function start(flags: DaemonFlags): Promise<void> {
-  const pid = readPid();
-  if (pid && alive(pid)) {
-    console.log(`minipod daemon is already running (pid ${pid})`);
+  if (running()) {
+    console.log(`minipod daemon is already running${pidNote()}`);
     return;
   }
   mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
@@ -152,13 +149,14 @@ export async function start(flags: DaemonFlags): Promise<void> {
 
 export async function stop(): Promise<void> {
   const pid = readPid();
-  if (!pid || !alive(pid)) {
+  if (!running()) {
     rmSync(paths.pidFile(), { force: true });
     console.log('minipod daemon is not running');
     return;
   }
+  if (!pid) throw new UsageError(`the minipod daemon holds ${minipodHome()} but its pid file ${paths.pidFile()} is missing`);
   process.kill(pid, 'SIGTERM');
-  if (!(await until(() => !alive(pid), 30_000))) {
+  if (!(await until(() => !running(), 30_000))) {
     throw new UsageError(`the minipod daemon (pid ${pid}) did not stop within 30 s`);
   }
   console.log(`minipod daemon stopped (pid ${pid})`);
@@ -166,7 +164,7 @@ export async function stop(): Promise<void> {
 
 export async function status(): Promise<void> {
   const pid = readPid();
-  if (pid && alive(pid) && (await healthy())) {
+  if (running() && (await healthy())) {
     console.log(`minipod daemon is running (pid ${pid}), socket ${paths.socket()}`);
     return;
   }

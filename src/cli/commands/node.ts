@@ -1,7 +1,7 @@
 // `minipod node join`: the node agent. It runs only a kubelet, on this machine's
 // Docker Engine, against a remote API server (a `minipod daemon --listen`): it
 // registers its Node, heartbeats, and runs the pods the scheduler binds to it.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { ApiStatusError, Client, ConnectionError } from '../../client/client.js';
@@ -71,8 +71,9 @@ export async function join_(flags: JoinFlags): Promise<void> {
     throw new UsageError(`cannot reach Docker at ${flags.dockerHost ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'}: ${(err as Error).message}`);
   }
 
-  mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
   const logFile = join(minipodHome(), `node-${name}.log`);
+  const { securePrivateState } = await import('../../daemon/private-state.js');
+  securePrivateState(minipodHome(), [logFile]);
   const pidFile = join(minipodHome(), `node-${name}.pid`);
   const logger = pino({ base: { pid: process.pid }, level: process.env.MINIPOD_LOG_LEVEL ?? 'info' }, pino.destination({ dest: logFile, sync: false, mkdir: true }));
   const { Kubelet } = await import('../../kubelet/kubelet.js');

@@ -1,21 +1,45 @@
 // A container's last words (lastState.terminated.message): what it wrote to its
 // terminationMessagePath, or with FallbackToLogsOnError the tail of its log after
 // a failure. Read once per container and kept.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Pod } from '../api/types.js';
 import type { DockerRuntime, RuntimeContainer } from '../runtime/docker.js';
 import { terminationLogFile } from './container-config.js';
 
-const MAX_MESSAGE_BYTES = 4096;
+// The kubelet's bounds: a container's message is at most the last 4 KiB of its
+// file, and a pod's messages together at most 12 KiB, split evenly between its
+// containers (each keeps the start of its message).
+export const MAX_CONTAINER_MESSAGE_BYTES = 4096;
+export const MAX_POD_MESSAGE_BYTES = 12 * 1024;
 const FALLBACK_LOG_LINES = 80;
 const FALLBACK_LOG_BYTES = 2048;
 
-function readMessage(file: string): string {
+/** The last `max` bytes of `file`, read without reading the rest (the container may have written gigabytes). */
+export function readMessage(file: string, max = MAX_CONTAINER_MESSAGE_BYTES): string {
+  let fd: number;
   try {
-    return readFileSync(file).subarray(0, MAX_MESSAGE_BYTES).toString('utf8');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return '';
   }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return ''; // a fifo or a device planted in its place is never read
+    const length = Math.min(max, st.size);
+    const buf = Buffer.alloc(length);
+    const n = readSync(fd, buf, 0, length, st.size - length);
+    return buf.subarray(0, n).toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The share of the pod's 12 KiB that each container's message may keep. */
+export function bytesPerContainer(pod: Pod): number {
+  const containers = pod.spec.containers.length + (pod.spec.initContainers?.length ?? 0);
+  return containers > 0 ? Math.floor(MAX_POD_MESSAGE_BYTES / containers) : MAX_POD_MESSAGE_BYTES;
 }
 
 export class TerminationMessages {
@@ -42,7 +66,14 @@ export class TerminationMessages {
         }
         this.messages.set(c.id, message);
       }
-      if (message) c.message = message;
+      if (message) c.message = truncateBytes(message, bytesPerContainer(pod));
     }
   }
+}
+
+/** The first `max` bytes of `text`, cut on a character boundary. */
+function truncateBytes(text: string, max: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= max) return text;
+  return new TextDecoder('utf-8').decode(buf.subarray(0, max)).replace(/\uFFFD$/, '');
 }

@@ -170,6 +170,12 @@ export class KubeletServer {
       throw new KubeletError(404, `container "${container}" not found in pod "${name}"`);
     }
     const id = containerIdForLogs(pod, container, opts.previous);
+    // The ID comes from the pod's status, which API clients can write: open it only
+    // when Docker says it is this pod's container, on this node.
+    const own = await this.opts.runtime.listContainers(pod.metadata.uid);
+    if (!own.some((c) => c.id === id && c.name === container && c.kind !== 'sandbox')) {
+      throw new KubeletError(400, opts.previous ? `previous terminated container "${container}" in pod "${name}" not found` : `container "${container}" in pod "${name}" is not available`);
+    }
     let stream;
     try {
       stream = await this.opts.runtime.containerLogs(id, opts);

@@ -106,16 +106,28 @@ export async function serveLog(registry: Registry, res: http.ServerResponse, nam
     res.on('close', () => kreq.destroy()); // the client went away: stop following
     kreq.end();
   });
-  if (upstream.statusCode !== 200) {
-    const chunks: Buffer[] = [];
-    for await (const c of upstream) chunks.push(c as Buffer);
-    throw kubeletError(upstream.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'));
-  }
+  if (upstream.statusCode !== 200) throw kubeletError(upstream.statusCode ?? 500, await readErrorBody(upstream));
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
   upstream.pipe(res);
   upstream.on('error', () => res.destroy());
   upstream.on('aborted', () => res.destroy());
+}
+
+/** A kubelet's error answer, read up to MAX_ERROR_BODY_BYTES: a node may be hostile or broken. */
+export const MAX_ERROR_BODY_BYTES = 16 * 1024;
+async function readErrorBody(res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of res) {
+    chunks.push(c as Buffer);
+    size += (c as Buffer).length;
+    if (size >= MAX_ERROR_BODY_BYTES) {
+      res.destroy();
+      return `${new TextDecoder().decode(Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES))}... (truncated)`;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 // --- pods/{name}/exec (an HTTP upgrade)
@@ -199,12 +211,10 @@ async function tunnelToKubelet(target: KubeletTarget, path: string, req: http.In
     kreq.on('response', (kres) => {
       // The kubelet refused the upgrade: relay its answer as it is (kubectl then
       // says "unable to upgrade connection: …").
-      const chunks: Buffer[] = [];
-      kres.on('data', (c: Buffer) => chunks.push(c));
-      kres.on('end', () => {
-        writeRaw(socket, kres.statusCode ?? 500, String(kres.headers['content-type'] ?? 'text/plain'), Buffer.concat(chunks).toString('utf8'));
+      readErrorBody(kres).then((body) => {
+        writeRaw(socket, kres.statusCode ?? 500, String(kres.headers['content-type'] ?? 'text/plain'), body);
         resolve();
-      });
+      }, reject);
     });
     kreq.on('upgrade', (kres: http.IncomingMessage, ksocket: Duplex, khead: Buffer) => {
       let response = 'HTTP/1.1 101 Switching Protocols\r\n';

@@ -10,10 +10,11 @@
 #   scripts/start-second-docker.sh          start (idempotent); prints unix:///…/docker.sock
 #   scripts/start-second-docker.sh stop     stop it, remove its containers, data and bridge
 #
-# MINIPOD_DOCKER2_DIR (default /tmp/minipod-d2) holds everything; MINIPOD_DOCKER2_BRIDGE
+# MINIPOD_DOCKER2_DIR (default /var/lib/minipod-d2: root's, never a predictable path in a
+# world-writable /tmp, where another user could plant a link) holds everything; MINIPOD_DOCKER2_BRIDGE
 # (default mpbr2) and MINIPOD_DOCKER2_CIDR (default 172.31.254.1/24) name the bridge.
 set -euo pipefail
-dir=${MINIPOD_DOCKER2_DIR:-/tmp/minipod-d2}
+dir=${MINIPOD_DOCKER2_DIR:-/var/lib/minipod-d2}
 bridge=${MINIPOD_DOCKER2_BRIDGE:-mpbr2}
 cidr=${MINIPOD_DOCKER2_CIDR:-172.31.254.1/24}
 sock="$dir/docker.sock"
@@ -25,6 +26,14 @@ if [ "$(id -u)" != 0 ]; then
   log "must run as root (it starts dockerd and makes a bridge)"
   exit 1
 fi
+
+# The state folder: made 0700, refused when it is a symlink or someone else's.
+private_dir() {
+  if [ -L "$1" ]; then log "$1 is a symlink: refusing to use it"; exit 1; fi
+  mkdir -p -m 0700 "$1"
+  if [ "$(stat -c %u "$1")" != "$(id -u)" ]; then log "$1 is not owned by $(id -un): refusing to use it"; exit 1; fi
+  chmod 0700 "$1"
+}
 
 answers() { docker -H "$host" info >/dev/null 2>&1; }
 first_bridge_ok() { ip link show docker0 >/dev/null 2>&1; }
@@ -70,6 +79,7 @@ start() {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
   fi
   first_bridge_ok || { log "the first engine's docker0 is missing: refusing to start beside a broken engine"; exit 1; }
+  private_dir "$dir"
   mkdir -p "$dir/data" "$dir/exec"
   if ! ip link show "$bridge" >/dev/null 2>&1; then
     ip link add "$bridge" type bridge
@@ -95,7 +105,7 @@ start() {
   echo "$host"
 }
 
-exec 9>"/tmp/minipod-d2.lock"
+exec 9>"/run/minipod-d2.lock" # /run is root's alone
 flock 9
 case "${1:-start}" in
   start) start ;;

@@ -254,7 +254,7 @@ export interface Status {
   status: 'Success' | 'Failure';
   message?: string;
   reason?: string;
-  details?: { name?: string; kind?: string; uid?: string; causes?: { reason?: string; message: string; field?: string }[] };
+  details?: { name?: string; kind?: string; uid?: string; retryAfterSeconds?: number; causes?: { reason?: string; message: string; field?: string }[] };
   code: number;
 }
 

@@ -16,6 +16,7 @@ import { ensureBuiltInNamespaces } from './namespaces.js';
 import { dryRunStore } from './dryrun.js';
 import { negotiate, partialObjectMetadata, toTable } from './table.js';
 import { serveExecUpgrade, serveLog } from './proxy.js';
+import { admitLongRunning } from './inflight.js';
 import { applyLimits, listenerLimits, serverOptions, type ListenerLimits } from '../api/listener.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024; // the Kubernetes API server's request limit
@@ -95,6 +96,7 @@ export function createApiServer({ registry, logger, requireToken, kubeletToken: 
       const apiErr =
         err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
       if (apiErr.code >= 500) logger.error({ err, method: req.method, url: req.url }, 'request failed');
+      if (!res.headersSent && apiErr.details?.retryAfterSeconds) res.setHeader('Retry-After', String(apiErr.details.retryAfterSeconds));
       if (!res.headersSent) send(res, apiErr.code, apiErr.toStatus());
       else res.end();
     });
@@ -105,6 +107,13 @@ export function createApiServer({ registry, logger, requireToken, kubeletToken: 
     if (requireToken !== undefined && !bearerMatches(req.headers.authorization, requireToken)) {
       const body = JSON.stringify(new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
       socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    try {
+      admitLongRunning(req, 'stream', socket);
+    } catch (err) {
+      const body = JSON.stringify((err as ApiError).toStatus());
+      socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
     void serveExecUpgrade(registry, req, socket, head, logger, token);
@@ -134,6 +143,7 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
       const selectors = parseSelectors(q, resource);
       const conversion = negotiate(req.headers.accept, q);
       if (q.get('watch') === 'true' || q.get('watch') === '1') {
+        admitLongRunning(req, 'watch', res);
         return serveWatch(registry.store, req, res, { resource, namespace, selectors, query: q, conversion }, watchOptions);
       }
       const { items, resourceVersion } = await registry.store.list(resource, namespace);

@@ -8,6 +8,22 @@ import type { Container, Pod } from '../api/types.js';
 import { parseQuantity } from '../api/quantity.js';
 import type { ContainerConfig, ContainerKind, Mount } from '../runtime/docker.js';
 import { sortKeys } from '../apiserver/registry.js';
+import { SubPathError, resolveSubPath } from './subpath.js';
+
+/**
+ * The container's config cannot be made from its spec and the node's state: the
+ * kubelet's CreateContainerConfigError, and no container is created. `message` is
+ * for the user; `detail` (host paths) only for the daemon's log.
+ */
+export class ContainerConfigError extends Error {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = 'ContainerConfigError';
+  }
+}
 
 export interface PodContext {
   pod: Pod;
@@ -106,8 +122,8 @@ export function containerEnv(c: Container, ctx: PodContext): string[] {
 function mounts(c: Container, ctx: PodContext, attempt: number): Mount[] {
   const out = (c.volumeMounts ?? []).map((m) => {
     const dir = ctx.volumeDirs.get(m.name);
-    if (!dir) throw new Error(`volume "${m.name}" of container "${c.name}" is not prepared`);
-    return { hostPath: m.subPath ? `${dir}/${m.subPath}` : dir, containerPath: m.mountPath, readOnly: m.readOnly };
+    if (!dir) throw new ContainerConfigError(`volume "${m.name}" of container "${c.name}" is not prepared`);
+    return { hostPath: m.subPath ? subPathSource(dir, m.subPath, m.name, c.name) : dir, containerPath: m.mountPath, readOnly: m.readOnly };
   });
   if (ctx.terminationLogDir) {
     // As the kubelet does: a fresh file per attempt, where the container may leave its last words.
@@ -118,6 +134,22 @@ function mounts(c: Container, ctx: PodContext, attempt: number): Mount[] {
     out.push({ hostPath: file, containerPath: c.terminationMessagePath ?? '/dev/termination-log', readOnly: false });
   }
   return out;
+}
+
+/**
+ * The host path to bind for a subPath, checked anew at each container start. As the
+ * kubelet does, the user sees which mount failed but not the host paths involved.
+ */
+function subPathSource(volumePath: string, subPath: string, volume: string, container: string): string {
+  try {
+    return resolveSubPath(volumePath, subPath).path;
+  } catch (err) {
+    if (!(err instanceof SubPathError)) throw err;
+    const which = `volumeMount ${JSON.stringify(volume)} of container ${JSON.stringify(container)}`;
+    if (err.step === 'validate') throw new ContainerConfigError(err.message);
+    if (err.step === 'create') throw new ContainerConfigError(`failed to create subPath directory for ${which}`, err.message);
+    throw new ContainerConfigError(`failed to prepare subPath for ${which}`, err.message);
+  }
 }
 
 export function terminationLogFile(dir: string, container: string, attempt: number): string {

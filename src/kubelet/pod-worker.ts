@@ -18,7 +18,7 @@ import {
 } from '../runtime/docker.js';
 import type { Backoff } from './backoff.js';
 import type { Clock } from './clock.js';
-import { buildContainerConfig, containerHash, type PodContext } from './container-config.js';
+import { ContainerConfigError, buildContainerConfig, containerHash, type PodContext } from './container-config.js';
 import { ContainerKiller, fieldPath, isSidecar } from './container-killer.js';
 import { TerminationMessages } from './termination-messages.js';
 import { describeHandler, runHook } from './hooks.js';
@@ -371,8 +371,12 @@ export class PodWorker {
       const cfg = buildContainerConfig(spec, kind, attempt, ctx);
       id = await runtime.createContainer(this.ref(), sandbox, cfg, !!this.pod.spec.shareProcessNamespace);
     } catch (err) {
-      const message = err instanceof ImageError ? err.message : dockerMessage(err);
-      this.waiting.set(spec.name, { reason: 'CreateContainerError', message });
+      // A config that cannot be made (a subPath leading out of its volume, ...) is
+      // the kubelet's CreateContainerConfigError: nothing reached Docker.
+      const config = err instanceof ContainerConfigError;
+      if (config && err.detail) this.log.warn({ container: spec.name, detail: err.detail }, err.message);
+      const message = config || err instanceof ImageError ? (err as Error).message : dockerMessage(err);
+      this.waiting.set(spec.name, { reason: config ? 'CreateContainerConfigError' : 'CreateContainerError', message });
       recorder.event(this.pod, 'Warning', 'Failed', `Error: ${message}`, path);
       this.after(10_000);
       return undefined;

@@ -1,8 +1,9 @@
 // Pod volumes on the host: emptyDir is a directory under the pod's own folder,
 // removed with the pod; hostPath is the host's path, checked per its type.
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Pod } from '../api/types.js';
+import { atFd, makeDirInside, openInside, withinBase } from './subpath.js';
 
 export function podDir(podsDir: string, uid: string): string {
   return join(podsDir, uid);
@@ -30,12 +31,16 @@ function prepareHostPath(path: string, type: string): string {
   const fail = (what: string) => {
     throw new Error(`hostPath type check failed: ${path} is not ${what}`);
   };
+  // The type checks follow a symlink at the path, as the kubelet's do; creation
+  // does not: it never goes through a planted link, dangling or not.
   switch (type) {
     case 'DirectoryOrCreate':
-      if (!existsSync(path)) mkdirSync(path, { recursive: true, mode: 0o755 });
+      if (!existsSync(path)) createHostDir(path);
+      if (!statSync(path).isDirectory()) fail('a directory');
       break;
     case 'FileOrCreate':
-      if (!existsSync(path)) writeFileSync(path, '', { mode: 0o644 });
+      if (!existsSync(path)) createHostFile(path);
+      if (!statSync(path).isFile()) fail('a file');
       break;
     case 'Directory':
       if (!existsSync(path) || !statSync(path).isDirectory()) fail('a directory');
@@ -54,6 +59,66 @@ function prepareHostPath(path: string, type: string): string {
       break;
   }
   return path;
+}
+
+/**
+ * mkdir -p for a hostPath: the folders that exist are the host's (their links
+ * are followed), each missing one is made through a handle on its verified
+ * parent, so a link planted at a missing component fails instead of being
+ * followed. Another creator winning the race is fine: the type check decides.
+ */
+function createHostDir(path: string): void {
+  try {
+    makeDirInside('/', path, 0o755);
+  } catch (err) {
+    if (!existsSync(path)) throw new Error(`hostPath ${path} could not be created: ${(err as Error).message}`);
+  }
+}
+
+/** An empty file at a hostPath: O_EXCL|O_NOFOLLOW, so a dangling link there is not written through. */
+function createHostFile(path: string): void {
+  let dir: number | undefined;
+  try {
+    dir = openInside(realpathSync(dirname(path)), '/');
+    closeSync(openSync(atFd(dir, basename(path)), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644));
+  } catch (err) {
+    if (!existsSync(path)) throw new Error(`hostPath ${path} could not be created: ${(err as Error).message}`);
+  } finally {
+    if (dir !== undefined) closeSync(dir);
+  }
+}
+
+/**
+ * Whether a hostPath stays under an allowed prefix once the host's symlinks are
+ * followed: a lexical check passes `/allowed/link` even when the link leads to
+ * /etc. What does not exist yet is taken as written; a dangling link is refused,
+ * since what it names may appear anywhere later.
+ */
+export function hostPathWithin(path: string, prefix: string): boolean {
+  const real = (p: string): string | undefined => {
+    let existing = resolve(p);
+    const rest: string[] = [];
+    while (existing !== '/' && !lexists(existing)) {
+      rest.unshift(basename(existing));
+      existing = dirname(existing);
+    }
+    try {
+      return join(realpathSync(existing), ...rest);
+    } catch {
+      return undefined;
+    }
+  };
+  const [realPath, realPrefix] = [real(path), real(prefix)];
+  return withinBase(resolve(path), resolve(prefix)) && !!realPath && !!realPrefix && withinBase(realPath, realPrefix);
+}
+
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function removePodDir(podsDir: string, uid: string): void {

@@ -15,6 +15,7 @@ import { PodWorker } from './pod-worker.js';
 import { KubeletServer } from './server.js';
 import { ProbeManager, handlerRunner } from './prober/index.js';
 import { removePodDir } from './volumes.js';
+import { monitoringPeriodMs } from './eviction.js';
 
 export interface KubeletOptions {
   nodeName: string;
@@ -42,6 +43,7 @@ export class Kubelet {
   private log: Logger;
   private synced = false;
   private server?: KubeletServer;
+  private evictionTimer?: NodeJS.Timeout;
 
   constructor(private opts: KubeletOptions) {
     const clock = opts.clock ?? realClock;
@@ -87,11 +89,17 @@ export class Kubelet {
     );
     await this.informer.start();
     this.synced = true;
+    // The eviction manager's period: emptyDirs over their sizeLimit.
+    this.evictionTimer = setInterval(() => {
+      for (const w of this.workers.values()) w.checkEviction();
+    }, monitoringPeriodMs());
+    this.evictionTimer.unref();
     await this.removeOrphans();
     this.log.info('kubelet started');
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.evictionTimer);
     this.informer?.stop();
     this.dockerEvents?.stop();
     this.nodeStatus.stop();

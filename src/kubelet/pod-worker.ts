@@ -4,7 +4,7 @@
 // order, app containers with restart policy and back-off; then writes the status.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Container, Pod } from '../api/types.js';
+import type { Container, Pod, PodCondition } from '../api/types.js';
 import type { Client } from '../client/client.js';
 import { ApiStatusError } from '../client/client.js';
 import type { EventRecorder } from '../client/recorder.js';
@@ -25,7 +25,8 @@ import { describeHandler, runHook } from './hooks.js';
 import { pullImageIfNeeded } from './images.js';
 import type { ProbeManager } from './prober/index.js';
 import { attemptsOf, generatePodStatus, type Waiting } from './status.js';
-import { podDir, prepareVolumes, removePodDir } from './volumes.js';
+import { emptyDirPath, podDir, prepareVolumes, removePodDir } from './volumes.js';
+import { EVICTED, emptyDirOverLimit } from './eviction.js';
 
 export interface PodWorkerDeps {
   runtime: DockerRuntime;
@@ -58,6 +59,7 @@ export class PodWorker {
   private log: Logger;
   private killer: ContainerKiller;
   private messages: TerminationMessages;
+  private evicted?: string; // the eviction manager's message, once it decided
 
   constructor(
     pod: Pod,
@@ -145,6 +147,7 @@ export class PodWorker {
       return;
     }
     if (this.deadlineExceeded()) return this.failDeadline(containers);
+    if (this.evicted) return this.failEvicted(containers, this.evicted);
 
     if (this.startsFresh(containers)) await this.startFresh();
     else {
@@ -457,6 +460,31 @@ export class PodWorker {
     await this.stopRunning(after, 'deadline exceeded');
   }
 
+  // --- eviction (local storage: an emptyDir over its sizeLimit)
+
+  /** Evicts the pod when one of its emptyDirs is over its sizeLimit; called on the eviction manager's period. */
+  checkEviction(): void {
+    if (this.evicted || this.finished || this.pod.metadata.deletionTimestamp) return;
+    const phase = this.pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    const dirs = new Map((this.pod.spec.volumes ?? []).filter((v) => v.emptyDir?.sizeLimit !== undefined).map((v) => [v.name, emptyDirPath(this.deps.podsDir, this.uid, v.name)]));
+    if (!dirs.size) return;
+    const message = emptyDirOverLimit(this.pod, dirs);
+    if (!message) return;
+    this.evicted = message;
+    this.requestSync();
+  }
+
+  private async failEvicted(containers: RuntimeContainer[], message: string): Promise<void> {
+    this.log.info({ message }, 'evicting pod');
+    this.deps.recorder.event(this.pod, 'Warning', EVICTED, message);
+    await this.killer.killContainers(containers, 0); // local-storage eviction allows no grace
+    const after = await this.deps.runtime.listContainers(this.uid);
+    const disruption: PodCondition = { type: 'DisruptionTarget', status: 'True', reason: 'TerminationByKubelet', message, lastTransitionTime: new Date(this.deps.clock.now()).toISOString() };
+    await this.writeStatus(after, { phase: 'Failed', reason: EVICTED, message }, disruption);
+    await this.stopRunning(after, 'evicted');
+  }
+
   // --- termination
 
   /** Graceful termination: stop every container within the grace period, then remove all. */
@@ -535,6 +563,7 @@ export class PodWorker {
   private async writeStatus(
     containers: RuntimeContainer[],
     override?: { phase: 'Failed'; reason: string; message: string },
+    condition?: PodCondition,
   ): Promise<string | undefined> {
     const sandbox = containers.filter((c) => c.kind === 'sandbox').at(-1);
     await this.messages.fill(this.pod, containers);
@@ -551,6 +580,7 @@ export class PodWorker {
       this.pod.status,
     );
     if (override) Object.assign(status, override);
+    if (condition) status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== condition.type), condition];
     const text = JSON.stringify(status);
     if (text === this.lastStatus) return status.phase;
     try {

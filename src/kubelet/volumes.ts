@@ -1,12 +1,17 @@
-// Pod volumes on the host: emptyDir is a directory under the pod's own folder,
-// removed with the pod; hostPath is the host's path, checked per its type.
+// Pod volumes on the host: emptyDir is a directory under the pod's own folder
+// (a tmpfs mounted there for medium: Memory), removed with the pod; hostPath is the host's path, checked per its type.
 import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Pod } from '../api/types.js';
 import { atFd, makeDirInside, openInside, withinBase } from './subpath.js';
+import { isMountPoint, memoryVolumeSize, mountTmpfs, unmountAllUnder } from './tmpfs.js';
 
 export function podDir(podsDir: string, uid: string): string {
   return join(podsDir, uid);
+}
+
+export function emptyDirPath(podsDir: string, uid: string, volume: string): string {
+  return join(podDir(podsDir, uid), 'volumes', volume);
 }
 
 /** Creates what the pod's volumes need and returns volume name → host path. */
@@ -14,11 +19,12 @@ export function prepareVolumes(podsDir: string, pod: Pod): Map<string, string> {
   const dirs = new Map<string, string>();
   for (const v of pod.spec.volumes ?? []) {
     if (v.emptyDir) {
-      const dir = join(podDir(podsDir, pod.metadata.uid!), 'volumes', v.name);
+      const dir = emptyDirPath(podsDir, pod.metadata.uid!, v.name);
       if (!existsSync(dir)) {
         mkdirSync(dir, { recursive: true });
         chmodSync(dir, 0o777); // any user of any container may write, as on a node
       }
+      if (v.emptyDir.medium === 'Memory' && !isMountPoint(dir)) mountTmpfs(dir, memoryVolumeSize(pod, v.emptyDir.sizeLimit));
       dirs.set(v.name, dir);
     } else if (v.hostPath) {
       dirs.set(v.name, prepareHostPath(v.hostPath.path, v.hostPath.type ?? ''));
@@ -122,5 +128,6 @@ function lexists(p: string): boolean {
 }
 
 export function removePodDir(podsDir: string, uid: string): void {
+  unmountAllUnder(podDir(podsDir, uid)); // memory-backed emptyDirs: never delete into a live mount
   rmSync(podDir(podsDir, uid), { recursive: true, force: true });
 }

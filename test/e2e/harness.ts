@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { Client } from '../../src/client/client.js';
+import { unmountAllUnder } from '../../src/kubelet/tmpfs.js';
 
 const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -95,6 +96,7 @@ export class TestCluster {
     await this.stopDaemon();
     this.client.close();
     for (const c of await this.containers().catch(() => [])) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+    unmountAllUnder(this.home); // memory-backed emptyDirs of pods that outlived the daemon
     rmSync(this.home, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,7 @@ import { parseQuantity } from '../api/quantity.js';
 import type { ContainerConfig, ContainerKind, Mount } from '../runtime/docker.js';
 import { sortKeys } from '../apiserver/registry.js';
 import { SubPathError, resolveSubPath } from './subpath.js';
+import { bindSubPath, canBindMount, subPathTarget } from './subpath-mount.js';
 
 /**
  * The container's config cannot be made from its spec and the node's state: the
@@ -32,6 +33,8 @@ export interface PodContext {
   volumeDirs: Map<string, string>; // volume name → host path
   /** Host folder for the files mounted at each container's terminationMessagePath. */
   terminationLogDir?: string;
+  /** Host folder for the pinned bind mounts of subPaths (volume-subpaths). */
+  subPathsDir?: string;
   /** Where pods reach the API server, for the KUBERNETES_SERVICE_* variables. */
   apiHost?: string;
   apiPort?: number;
@@ -120,10 +123,11 @@ export function containerEnv(c: Container, ctx: PodContext): string[] {
 }
 
 function mounts(c: Container, ctx: PodContext, attempt: number): Mount[] {
-  const out = (c.volumeMounts ?? []).map((m) => {
+  const out = (c.volumeMounts ?? []).map((m, i) => {
     const dir = ctx.volumeDirs.get(m.name);
     if (!dir) throw new ContainerConfigError(`volume "${m.name}" of container "${c.name}" is not prepared`);
-    return { hostPath: m.subPath ? subPathSource(dir, m.subPath, m.name, c.name) : dir, containerPath: m.mountPath, readOnly: m.readOnly };
+    const target = ctx.subPathsDir && canBindMount() ? subPathTarget(ctx.subPathsDir, m.name, c.name, i) : undefined;
+    return { hostPath: m.subPath ? subPathSource(dir, m.subPath, m.name, c.name, target) : dir, containerPath: m.mountPath, readOnly: m.readOnly };
   });
   if (ctx.terminationLogDir) {
     // As the kubelet does: a fresh file per attempt, where the container may leave its last words.
@@ -140,9 +144,9 @@ function mounts(c: Container, ctx: PodContext, attempt: number): Mount[] {
  * The host path to bind for a subPath, checked anew at each container start. As the
  * kubelet does, the user sees which mount failed but not the host paths involved.
  */
-function subPathSource(volumePath: string, subPath: string, volume: string, container: string): string {
+function subPathSource(volumePath: string, subPath: string, volume: string, container: string, target?: string): string {
   try {
-    return resolveSubPath(volumePath, subPath).path;
+    return target ? bindSubPath(volumePath, subPath, target) : resolveSubPath(volumePath, subPath).path;
   } catch (err) {
     if (!(err instanceof SubPathError)) throw err;
     const which = `volumeMount ${JSON.stringify(volume)} of container ${JSON.stringify(container)}`;

@@ -202,6 +202,7 @@ export class PodWorker {
       hostIP: this.deps.hostIP,
       volumeDirs: prepareVolumes(this.deps.podsDir, this.pod),
       terminationLogDir: join(podDir(this.deps.podsDir, this.uid), 'containers'),
+      subPathsDir: join(podDir(this.deps.podsDir, this.uid), 'volume-subpaths'),
       apiHost: this.deps.apiHost,
       apiPort: this.deps.apiPort,
     };

@@ -7,12 +7,12 @@
 // O_NOFOLLOW handles, and missing directories are made through those handles, so
 // a link planted during the walk is refused rather than followed.
 //
-// Residual window: Docker, not this process, makes the bind mount, and runc cannot
-// bind-mount our verified handle (/proc/<pid>/fd/N lies in another mount namespace:
-// EINVAL). Docker therefore gets the verified, symlink-free path. A container that
-// swaps one of its components for a link between this check and runc's mount (the
-// create and start calls) still wins; a link planted at any earlier time is caught,
-// because this runs again before every container start.
+// runc cannot bind-mount our verified handle itself (/proc/<pid>/fd/N lies in
+// another mount namespace: EINVAL), so the kubelet, as root, bind-mounts the
+// handle onto a target of the pod's own and hands Docker that target
+// (subpath-mount.ts): the mount pins the checked inode, and a link swapped in
+// after the check changes nothing. Without root, Docker gets the verified path,
+// and a swap between this check and runc's mount could still win.
 import { chmodSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 

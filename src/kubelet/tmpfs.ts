@@ -4,13 +4,21 @@
 // they count against that container's limit, as on a node; its size is the
 // volume's sizeLimit, else the pod's memory limit when every container has one.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import type { Pod } from '../api/types.js';
 import { parseQuantity } from '../api/quantity.js';
 
-export function isMountPoint(dir: string): boolean {
-  return statSync(dir).dev !== statSync(dirname(dir)).dev;
+/** Mount points at or under `dir`, from the kernel's table (a bind mount on the same device has no other sign). */
+function mountsUnder(path: string): string[] {
+  const dir = realpathSync(path); // the table has real paths; $MINIPOD_HOME may lie behind a link
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4]?.replace(/\\040/g, ' '))
+    .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)));
+}
+
+export function isMountPoint(path: string): boolean {
+  return mountsUnder(path).includes(realpathSync(path));
 }
 
 /** The tmpfs size for a memory-backed emptyDir, or undefined for the kernel's default. */
@@ -33,10 +41,7 @@ export function mountTmpfs(dir: string, sizeBytes: number | undefined): void {
 
 /** Unmounts every mount at or under `dir`, deepest first (before the folder is removed). */
 export function unmountAllUnder(dir: string): void {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4]?.replace(/\\040/g, ' '))
-    .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)))
-    .sort((a, b) => b.length - a.length);
+  if (!existsSync(dir)) return;
+  const mounts = mountsUnder(dir).sort((a, b) => b.length - a.length);
   for (const m of mounts) execFileSync('umount', ['-l', m], { stdio: 'ignore' });
 }

@@ -32,6 +32,12 @@ export interface ContainerPort {
   protocol?: 'TCP' | 'UDP' | 'SCTP';
 }
 
+/** Pod- or container-level; the container's wins. localhostProfile: only with Localhost. */
+export interface SeccompProfile {
+  type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  localhostProfile?: string;
+}
+
 export interface ExecAction { command: string[] }
 export interface HTTPGetAction {
   path?: string;
@@ -89,6 +95,8 @@ export interface Container {
     privileged?: boolean;
     allowPrivilegeEscalation?: boolean;
     capabilities?: { add?: string[]; drop?: string[] };
+    runAsNonRoot?: boolean;
+    seccompProfile?: SeccompProfile;
   };
   stdin?: boolean;
   tty?: boolean;
@@ -121,6 +129,8 @@ export interface PodSpec {
     runAsGroup?: number;
     fsGroup?: number;
     supplementalGroups?: number[];
+    runAsNonRoot?: boolean;
+    seccompProfile?: SeccompProfile;
   };
   schedulerName?: string;
   // Accepted only with their Kubernetes default value (see schemas/pod.schema.json).

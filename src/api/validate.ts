@@ -484,6 +484,7 @@ function checkSpec(spec: Obj, out: Issue[]): void {
     if (typeof v === 'string' && v !== '') for (const m of dns1123LabelErrors(v)) out.push({ segs: ['spec', field], target: 'value', message: invalid(v, m) });
   }
   checkLabels(spec.nodeSelector, ['spec', 'nodeSelector'], out);
+  checkSecurityContext(spec.securityContext, ['spec', 'securityContext'], out);
   // Kubernetes checks app containers first, then init containers against all names.
   for (const field of ['containers', 'initContainers'] as const) {
     asArray(spec[field]).forEach((c) => {
@@ -563,6 +564,33 @@ function checkContainer(c: Obj, at: Seg[], ctx: PodContext, isInit: boolean, hos
     }
   }
   if (c.terminationMessagePath !== undefined) checkAbsolute(c.terminationMessagePath, [...at, 'terminationMessagePath'], out);
+  checkSecurityContext(c.securityContext, [...at, 'securityContext'], out);
+}
+
+/** Pod- and container-level securityContext share these rules. */
+function checkSecurityContext(sc: unknown, at: Seg[], out: Issue[]): void {
+  if (isObject(sc) && isObject(sc.seccompProfile)) checkSeccompProfile(sc.seccompProfile, [...at, 'seccompProfile'], out);
+}
+
+const SECCOMP_TYPES = ['Localhost', 'RuntimeDefault', 'Unconfined'];
+
+// A type is required (the Go field is a plain string: absent and "" are the same);
+// localhostProfile goes with Localhost only, and stays below the kubelet's seccomp root.
+function checkSeccompProfile(sp: Obj, at: Seg[], out: Issue[]): void {
+  const { type, localhostProfile } = sp;
+  if (type === undefined || type === '') {
+    out.push({ segs: [...at, 'type'], target: type === undefined ? 'parent' : 'value', message: 'Required value: type is required when seccompProfile is set' });
+  } else if (typeof type === 'string' && !SECCOMP_TYPES.includes(type)) {
+    out.push({ segs: [...at, 'type'], target: 'value', message: unsupported(type, SECCOMP_TYPES) });
+  }
+  const lpAt = [...at, 'localhostProfile'];
+  if (type === 'Localhost') {
+    if (localhostProfile === undefined) out.push({ segs: lpAt, target: 'parent', message: 'Required value: must be set when seccomp type is Localhost' });
+    else if (typeof localhostProfile === 'string') checkSubPath(localhostProfile, lpAt, out); // the same "local descending path" rule
+  } else if (localhostProfile !== undefined) {
+    // Kubernetes shows the whole seccompProfile as the value here.
+    out.push({ segs: lpAt, target: 'value', message: invalid(sp, 'can only be set when seccomp type is Localhost') });
+  }
 }
 
 // Container restartPolicy marks a sidecar: only init containers may have it, and only

@@ -10,6 +10,7 @@ import type { ContainerConfig, ContainerKind, Mount } from '../runtime/docker.js
 import { sortKeys } from '../apiserver/registry.js';
 import { SubPathError, resolveSubPath } from './subpath.js';
 import { bindSubPath, canBindMount, subPathTarget } from './subpath-mount.js';
+import { seccompFor, verifyRunAsNonRoot } from './security-context.js';
 
 /**
  * The container's config cannot be made from its spec and the node's state: the
@@ -35,6 +36,8 @@ export interface PodContext {
   terminationLogDir?: string;
   /** Host folder for the pinned bind mounts of subPaths (volume-subpaths). */
   subPathsDir?: string;
+  /** The kubelet's seccomp root: Localhost profiles are read below it. */
+  seccompRoot?: string;
   /** Where pods reach the API server, for the KUBERNETES_SERVICE_* variables. */
   apiHost?: string;
   apiPort?: number;
@@ -160,7 +163,8 @@ export function terminationLogFile(dir: string, container: string, attempt: numb
   return join(dir, container, String(attempt));
 }
 
-export function buildContainerConfig(c: Container, kind: ContainerKind, attempt: number, ctx: PodContext): ContainerConfig {
+/** `imageUser`: the image's configured user, which runAsNonRoot needs when no runAsUser is set. */
+export function buildContainerConfig(c: Container, kind: ContainerKind, attempt: number, ctx: PodContext, imageUser?: string): ContainerConfig {
   const envList = containerEnv(c, ctx);
   const vars = new Map(envList.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   const podSec = ctx.pod.spec.securityContext ?? {};
@@ -169,6 +173,10 @@ export function buildContainerConfig(c: Container, kind: ContainerKind, attempt:
   const gid = sec.runAsGroup ?? podSec.runAsGroup;
   const groups = [...(podSec.supplementalGroups ?? []), ...(podSec.fsGroup !== undefined ? [podSec.fsGroup] : [])];
   const limits = c.resources?.limits ?? {};
+  // The kubelet's order: mounts and environment, then runAsNonRoot, then seccomp.
+  const containerMounts = mounts(c, ctx, attempt);
+  verifyRunAsNonRoot(ctx.pod, c, imageUser);
+  const seccomp = seccompFor(ctx.pod, c, ctx.seccompRoot);
   return {
     name: c.name,
     kind,
@@ -179,7 +187,7 @@ export function buildContainerConfig(c: Container, kind: ContainerKind, attempt:
     cmd: c.args?.map((s) => expand(s, vars)),
     env: envList,
     workingDir: c.workingDir,
-    mounts: mounts(c, ctx, attempt),
+    mounts: containerMounts,
     user: uid !== undefined ? (gid !== undefined ? `${uid}:${gid}` : String(uid)) : gid !== undefined ? `0:${gid}` : undefined,
     readOnlyRootfs: sec.readOnlyRootFilesystem,
     memoryBytes: limits.memory !== undefined ? Math.round(parseQuantity(limits.memory)) : undefined,
@@ -188,6 +196,7 @@ export function buildContainerConfig(c: Container, kind: ContainerKind, attempt:
     capDrop: sec.capabilities?.drop,
     privileged: sec.privileged,
     noNewPrivileges: sec.allowPrivilegeEscalation === false,
+    seccomp,
     tty: c.tty,
     stdin: c.stdin,
     groupAdd: groups.length ? groups.map(String) : undefined,

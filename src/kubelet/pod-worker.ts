@@ -19,6 +19,7 @@ import {
 import type { Backoff } from './backoff.js';
 import type { Clock } from './clock.js';
 import { ContainerConfigError, buildContainerConfig, containerHash, type PodContext } from './container-config.js';
+import { needsImageUser, seccompRoot } from './security-context.js';
 import { ContainerKiller, fieldPath, isSidecar } from './container-killer.js';
 import { TerminationMessages } from './termination-messages.js';
 import { describeHandler, runHook } from './hooks.js';
@@ -203,6 +204,7 @@ export class PodWorker {
       volumeDirs: prepareVolumes(this.deps.podsDir, this.pod),
       terminationLogDir: join(podDir(this.deps.podsDir, this.uid), 'containers'),
       subPathsDir: join(podDir(this.deps.podsDir, this.uid), 'volume-subpaths'),
+      seccompRoot: seccompRoot(this.deps.podsDir),
       apiHost: this.deps.apiHost,
       apiPort: this.deps.apiPort,
     };
@@ -372,7 +374,9 @@ export class PodWorker {
     }
     let id: string;
     try {
-      const cfg = buildContainerConfig(spec, kind, attempt, ctx);
+      // runAsNonRoot without runAsUser is decided by the image's user (present by now).
+      const imageUser = needsImageUser(this.pod, spec) ? await runtime.imageUser(spec.image) : undefined;
+      const cfg = buildContainerConfig(spec, kind, attempt, ctx, imageUser);
       id = await runtime.createContainer(this.ref(), sandbox, cfg, !!this.pod.spec.shareProcessNamespace);
     } catch (err) {
       // A config that cannot be made (a subPath leading out of its volume, ...) is

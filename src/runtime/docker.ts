@@ -79,9 +79,27 @@ export interface ContainerConfig {
   capDrop?: string[];
   privileged?: boolean;
   noNewPrivileges?: boolean;
+  /** Unset or RuntimeDefault: Docker's default profile; Localhost carries the profile's JSON text. */
+  seccomp?: SeccompConfig;
   tty?: boolean;
   stdin?: boolean;
   groupAdd?: string[];
+}
+
+export type SeccompConfig = { type: 'RuntimeDefault' } | { type: 'Unconfined' } | { type: 'Localhost'; json: string };
+
+/**
+ * HostConfig.SecurityOpt of a container. Docker's API takes a seccomp profile's
+ * content, not its path. A privileged container gets no seccomp option: Docker runs
+ * it unconfined anyway (and newer Docker would apply a custom profile, which the
+ * kubelet's runtimes never do for privileged containers).
+ */
+export function securityOpts(cfg: Pick<ContainerConfig, 'noNewPrivileges' | 'privileged' | 'seccomp'>): string[] | undefined {
+  const opts: string[] = [];
+  if (cfg.noNewPrivileges) opts.push('no-new-privileges');
+  if (!cfg.privileged && cfg.seccomp?.type === 'Unconfined') opts.push('seccomp=unconfined');
+  if (!cfg.privileged && cfg.seccomp?.type === 'Localhost') opts.push(`seccomp=${cfg.seccomp.json}`);
+  return opts.length ? opts : undefined;
 }
 
 export interface SandboxConfig {
@@ -224,7 +242,7 @@ export class DockerRuntime {
         CapAdd: cfg.capAdd,
         CapDrop: cfg.capDrop,
         Privileged: cfg.privileged,
-        SecurityOpt: cfg.noNewPrivileges ? ['no-new-privileges'] : undefined,
+        SecurityOpt: securityOpts(cfg),
         GroupAdd: cfg.groupAdd,
         RestartPolicy: { Name: 'no' },
       },
@@ -345,6 +363,12 @@ export class DockerRuntime {
       if (isGone(err)) return undefined;
       throw err;
     }
+  }
+
+  /** The user an image runs as (its config's User: "", a name or uid, maybe ":group"). */
+  async imageUser(image: string): Promise<string> {
+    const info = await this.docker.getImage(image).inspect();
+    return info.Config?.User ?? '';
   }
 
   /** Pulls an image; resolves with the pulled image's id and size. */

@@ -64,8 +64,10 @@ need_pkg curl curl
 need_pkg tmux tmux # the terminal-rendering tests drive the CLI in a real terminal
 scripts/build-images.sh
 start_registry
-# etcd for the etcd store's tests: Debian's etcd-server, on 127.0.0.1:23790 in a temp dir.
+# etcd for the etcd store's tests: Debian's etcd-server on https://127.0.0.1:23790, client
+# certificates required (made with openssl), its state in /var/lib/minipod-test-etcd-23790.
 need_pkg etcd etcd-server
+need_pkg openssl openssl
 scripts/start-etcd.sh >/dev/null
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

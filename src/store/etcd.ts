@@ -6,6 +6,7 @@
 // transactions that compare revisions; watches start from a revision and answer
 // Gone once etcd has compacted it.
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import { type EtcdCredentials, explainEtcdFailure, quietIpServerNameWarning } from './etcd-tls.js';
 import {
   type ObjectKey,
   type Resource,
@@ -17,8 +18,10 @@ import {
 } from './store.js';
 
 export interface EtcdStoreOptions {
-  /** Client URLs, e.g. ["http://127.0.0.1:2379"]. */
+  /** Client URLs, e.g. ["http://127.0.0.1:2379"] (or https:// for TLS). */
   endpoints: string[];
+  /** CA, client certificate and key for TLS (see etcd-tls.ts). */
+  credentials?: EtcdCredentials;
   /** Key prefix that holds every object; several clusters (or tests) can share one etcd. */
   prefix?: string;
   /** Compact history older than this, as kube-apiserver does (default 5 min; 0 = never). */
@@ -31,19 +34,21 @@ export const DEFAULT_PREFIX = '/minipod';
 const DEFAULT_PORT = 2379;
 
 /**
- * Parses `etcd://HOST[:PORT][,HOST2[:PORT]…][/PREFIX]` as given to `--store`.
+ * Parses `etcd://HOST[:PORT][,HOST2[:PORT]…][/PREFIX]` as given to `--store`, or
+ * `etcds://…` for TLS (kube-apiserver's https:// in --etcd-servers).
  * Throws with a message a user can act on.
  */
-export function parseEtcdUrl(url: string): { endpoints: string[]; prefix: string } {
-  const m = /^etcd:\/\/([^/]+)(\/.*)?$/.exec(url);
-  if (!m) throw new Error(`--store wants etcd://HOST:PORT[,HOST:PORT…][/PREFIX], got "${url}"`);
-  const endpoints = m[1].split(',').map((h) => {
+export function parseEtcdUrl(url: string): { endpoints: string[]; prefix: string; tls: boolean } {
+  const m = /^etcd(s?):\/\/([^/]+)(\/.*)?$/.exec(url);
+  if (!m) throw new Error(`--store wants etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (or etcds:// for TLS), got "${url}"`);
+  const tls = m[1] === 's';
+  const endpoints = m[2].split(',').map((h) => {
     const host = h.trim();
     if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d+)?$/.test(host)) throw new Error(`--store: "${host}" is not HOST or HOST:PORT`);
-    return `http://${/:\d+$/.test(host) ? host : `${host}:${DEFAULT_PORT}`}`;
+    return `${tls ? 'https' : 'http'}://${/:\d+$/.test(host) ? host : `${host}:${DEFAULT_PORT}`}`;
   });
-  const prefix = (m[2] ?? '').replace(/\/+$/, '');
-  return { endpoints, prefix: prefix || DEFAULT_PREFIX };
+  const prefix = (m[3] ?? '').replace(/\/+$/, '');
+  return { endpoints, prefix: prefix || DEFAULT_PREFIX, tls };
 }
 
 export class EtcdStore implements Store {
@@ -56,8 +61,11 @@ export class EtcdStore implements Store {
   constructor(private opts: EtcdStoreOptions) {
     this.prefix = (opts.prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '');
     const timeout = opts.requestTimeoutMs ?? 10_000;
+    if (opts.credentials || opts.endpoints.some((e) => e.startsWith('https:'))) quietIpServerNameWarning(opts.endpoints);
     this.client = new Etcd3({
       hosts: opts.endpoints,
+      // With credentials etcd3 speaks TLS to every host; https:// alone means TLS with the system's CAs.
+      credentials: opts.credentials,
       dialTimeout: timeout,
       // Watches are long-lived streams; every other call gets a deadline.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
@@ -74,9 +82,8 @@ export class EtcdStore implements Store {
     try {
       await this.currentResourceVersion();
     } catch (err) {
-      // grpc's message ends in a "Resolution note" meant for its own developers.
-      const why = (err as Error).message.replace(/\.?\s*Resolution note:.*$/s, '');
-      throw new Error(`cannot reach etcd at ${this.opts.endpoints.join(',')}: ${why}`);
+      const tls = !!this.opts.credentials || this.opts.endpoints.some((e) => e.startsWith('https:'));
+      throw new Error(`cannot reach etcd at ${this.opts.endpoints.join(',')}: ${explainEtcdFailure((err as Error).message, tls)}`);
     }
   }
 

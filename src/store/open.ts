@@ -1,6 +1,8 @@
 // Picks the store backend from `minipod daemon --store`: the embedded SQLite file
-// (default) or etcd (etcd://HOST:PORT[,HOST:PORT…][/PREFIX]) for more than one machine.
+// (default) or etcd (etcd://HOST:PORT[,HOST:PORT…][/PREFIX], or etcds://… over TLS
+// with the --etcd-* files) for more than one machine.
 import { EtcdStore, parseEtcdUrl } from './etcd.js';
+import { type EtcdTls, etcdCredentials } from './etcd-tls.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 
@@ -11,18 +13,20 @@ export interface OpenedStore {
   description: string;
 }
 
-export async function openStore(spec: string | undefined, sqlitePath: string): Promise<OpenedStore> {
+export async function openStore(spec: string | undefined, sqlitePath: string, tls?: EtcdTls): Promise<OpenedStore> {
   if (!spec || spec === 'sqlite') return { store: new SqliteStore(sqlitePath), shared: false, description: `sqlite ${sqlitePath}` };
-  if (spec.startsWith('etcd://')) {
-    const { endpoints, prefix } = parseEtcdUrl(spec);
-    const store = new EtcdStore({ endpoints, prefix });
+  if (spec.startsWith('etcd://') || spec.startsWith('etcds://')) {
+    const { endpoints, prefix, tls: secure } = parseEtcdUrl(spec);
+    if (!secure && (tls?.ca || tls?.cert)) throw new Error(`${(tls.ca ?? tls.cert)!.from} is for an etcd spoken to over TLS: give --store etcds://… (etcd:// is plain HTTP)`);
+    const store = new EtcdStore({ endpoints, prefix, credentials: secure ? etcdCredentials(tls) : undefined });
     try {
       await store.ping();
     } catch (err) {
       await store.close().catch(() => {});
       throw err;
     }
-    return { store, shared: true, description: `etcd ${endpoints.join(',')} prefix ${prefix}` };
+    const how = secure ? (tls?.cert ? ' over TLS with a client certificate' : ' over TLS') : '';
+    return { store, shared: true, description: `etcd ${endpoints.join(',')}${how} prefix ${prefix}` };
   }
-  throw new Error(`--store wants "sqlite" or etcd://HOST:PORT[,HOST:PORT…][/PREFIX], got "${spec}"`);
+  throw new Error(`--store wants "sqlite", etcd://HOST:PORT[,HOST:PORT…][/PREFIX] or etcds://… (TLS), got "${spec}"`);
 }

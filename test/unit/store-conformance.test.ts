@@ -1,17 +1,15 @@
 // One conformance suite for every store backend (DESIGN.md's store contract): the
 // embedded SQLite store and etcd v3 (a real etcd on 127.0.0.1, started by
-// scripts/start-etcd.sh; each run keeps to a key prefix of its own).
-import { execFileSync } from 'node:child_process';
+// scripts/start-etcd.sh, over TLS with its client certificate; each run keeps to a
+// key prefix of its own).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdStore, parseEtcdUrl } from '../../src/store/etcd.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { type Store, type StoreEvent, type StoredObject, StoreError, keyOf } from '../../src/store/store.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { type TestEtcd, startTestEtcd, testEtcdCredentials } from '../test-etcd.js';
 
 interface Backend {
   name: string;
@@ -51,18 +49,17 @@ function sqliteBackend(): Backend {
 
 function etcdBackend(): Backend {
   const stores: EtcdStore[] = [];
-  let endpoint = '';
+  let etcd: TestEtcd;
   const prefix = `/minipod-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const make = () => {
-    const s = new EtcdStore({ ...parseEtcdUrl(`etcd://${endpoint}${prefix}`), compactionIntervalMs: 0 });
+    const s = new EtcdStore({ ...parseEtcdUrl(`etcds://${etcd.host}${prefix}`), credentials: testEtcdCredentials(etcd), compactionIntervalMs: 0 });
     stores.push(s);
     return s;
   };
   return {
     name: 'etcd',
     async open() {
-      const url = execFileSync('bash', [join(ROOT, 'scripts/start-etcd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-      endpoint = new URL(url).host;
+      etcd = startTestEtcd();
       const s = make();
       await s.ping();
       return s;

@@ -13,6 +13,10 @@ export const paths = {
   store: () => join(minipodHome(), 'store.db'),
   podsDir: () => join(minipodHome(), 'pods'),
   token: () => join(minipodHome(), 'token'),
+  /** What a node presents once, to get credentials of its own (`minipod node join`). */
+  joinToken: () => join(minipodHome(), 'join-token'),
+  /** A node agent's own state: the cluster CA it trusts, its credentials, its kubelet's certificate. */
+  nodeDir: (node: string) => join(minipodHome(), `node-${node}`),
   /** The daemon's kubelet serves logs and exec for the API server here. */
   kubeletSocket: (node: string) => join(minipodHome(), `kubelet-${node}.sock`),
 };

@@ -1,17 +1,34 @@
-// Admission: what a pod may ask of the node, decided by the daemon's owner.
-// Privileged containers, added capabilities and hostPath volumes outside the
-// allowed prefixes are refused unless the daemon was started with
-// --allow-privileged / --allow-host-path PREFIX.
-import { resolve, sep } from 'node:path';
+// Admission of pods and namespaces, after validation and before the store:
+// Pod Security Admission (the namespace's pod-security.kubernetes.io labels over
+// the daemon's --pod-security default), then the daemon's own hostPath
+// allow-list (--allow-host-path PREFIX), which holds in every namespace, even
+// a privileged one: the node is the user's own machine.
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Pod } from '../api/types.js';
-import { ApiError } from './status.js';
+import { type Store, type StoredObject, keyOf } from '../store/store.js';
+import { type PodView, decideNamespaceUpdate, decidePod, isSignificantPodUpdate, namespaceCreateErrors, warnExistingPods } from './pod-security/admission.js';
+import { ENFORCE_POLICY_KEY, type Level, defaultPolicy, policyFromLabels } from './pod-security/levels.js';
+import { ApiError, invalid } from './status.js';
 
-export interface AdmissionPolicy {
-  allowPrivileged: boolean;
-  allowHostPaths: string[]; // absolute prefixes
+/** One admission finding for the daemon log (upstream puts these in the audit log). */
+export interface AuditRecord {
+  namespace: string;
+  pod: string;
+  operation: 'create' | 'update';
+  annotations: Record<string, string>;
 }
 
-export const DEFAULT_ADMISSION: AdmissionPolicy = { allowPrivileged: false, allowHostPaths: [] };
+export interface AdmissionPolicy {
+  /** Pod Security level for namespaces without labels: enforce, audit and warn alike. */
+  podSecurity: Level;
+  /** hostPath volumes only under these absolute prefixes. */
+  allowHostPaths: string[];
+  /** Receives audit-mode violations (and bad labels), for the daemon log. */
+  audit?: (record: AuditRecord) => void;
+}
+
+export const DEFAULT_ADMISSION: AdmissionPolicy = { podSecurity: 'baseline', allowHostPaths: [] };
 
 /** True when `path` is `prefix` or lies below it (no `..` escapes: both are resolved). */
 export function underPrefix(path: string, prefix: string): boolean {
@@ -20,24 +37,85 @@ export function underPrefix(path: string, prefix: string): boolean {
   return p === base || p.startsWith(base.endsWith(sep) ? base : base + sep);
 }
 
-export function admitPod(pod: Pod, policy: AdmissionPolicy): void {
-  const problems: string[] = [];
-  const containers = [...(pod.spec.initContainers ?? []).map((c) => ['initContainers', c] as const), ...pod.spec.containers.map((c) => ['containers', c] as const)];
-  for (const [field, c] of containers) {
-    if (c.securityContext?.privileged && !policy.allowPrivileged) {
-      problems.push(`${field} "${c.name}": privileged containers are not allowed (start the daemon with --allow-privileged)`);
-    }
-    if (c.securityContext?.capabilities?.add?.length && !policy.allowPrivileged) {
-      problems.push(`${field} "${c.name}": adding capabilities (${c.securityContext.capabilities.add.join(', ')}) is not allowed (start the daemon with --allow-privileged)`);
+/**
+ * The path with the symlinks of its existing part resolved (the rest cannot be
+ * a link yet), so that a link under an allowed prefix cannot point out of it.
+ * Undefined when the path cannot be looked at (no permission, a link loop).
+ * Resolved on the API server's machine, which runs the kubelet that mounts it.
+ */
+export function realPath(path: string): string | undefined {
+  let head = resolve(path);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return join(realpathSync(head), ...rest);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
+      const parent = dirname(head);
+      if (parent === head) return undefined;
+      rest.unshift(basename(head));
+      head = parent;
     }
   }
+}
+
+/** Whether a hostPath volume's real path lies under one of the allowed prefixes' real paths. */
+export function hostPathAllowed(path: string, prefixes: string[]): boolean {
+  const real = realPath(path);
+  return real !== undefined && prefixes.some((prefix) => underPrefix(real, realPath(prefix) ?? resolve(prefix)));
+}
+
+function forbidden(name: string, message: string): ApiError {
+  return new ApiError(403, 'Forbidden', `pods "${name}" is forbidden: ${message}`, { name, kind: 'pods' });
+}
+
+async function namespaceLabels(store: Store, namespace: string): Promise<Record<string, string> | undefined> {
+  // A pod's namespace need not exist in minipod: then it has no labels, and the defaults hold.
+  const ns = await store.get(keyOf('namespaces', '', namespace));
+  return ns?.metadata.labels as Record<string, string> | undefined;
+}
+
+/**
+ * Admits a pod being created (`old` undefined) or updated. Warnings go to
+ * `warnings` (the response's Warning headers); a refusal is thrown as 403.
+ */
+export async function admitPod(store: Store, pod: Pod, old: Pod | undefined, policy: AdmissionPolicy, warnings: string[]): Promise<void> {
+  const name = pod.metadata.name ?? '';
+  const view: PodView = pod;
+  if (!old || isSignificantPodUpdate(view, old)) {
+    const namespace = pod.metadata.namespace ?? 'default';
+    const { policy: nsPolicy, errors } = policyFromLabels(await namespaceLabels(store, namespace), defaultPolicy(policy.podSecurity));
+    const decision = decidePod(nsPolicy, errors, view);
+    if (policy.audit && Object.keys(decision.audit).some((k) => k !== ENFORCE_POLICY_KEY)) {
+      policy.audit({ namespace, pod: name, operation: old ? 'update' : 'create', annotations: decision.audit });
+    }
+    if (decision.forbidden) throw forbidden(name, decision.forbidden);
+    warnings.push(...decision.warnings);
+  }
+  // Volumes cannot change on update: the allow-list is a create-time check.
+  if (old) return;
   for (const v of pod.spec.volumes ?? []) {
-    if (v.hostPath && !policy.allowHostPaths.some((prefix) => underPrefix(v.hostPath!.path, prefix))) {
+    if (v.hostPath && !hostPathAllowed(v.hostPath.path, policy.allowHostPaths)) {
       const allowed = policy.allowHostPaths.length ? `allowed: ${policy.allowHostPaths.join(', ')}` : 'none allowed';
-      problems.push(`volume "${v.name}": hostPath ${JSON.stringify(v.hostPath.path)} is not allowed (${allowed}; start the daemon with --allow-host-path PREFIX)`);
+      throw forbidden(name, `volume "${v.name}": hostPath ${JSON.stringify(v.hostPath.path)} is not allowed (${allowed}; start the daemon with --allow-host-path PREFIX)`);
     }
   }
-  if (problems.length) {
-    throw new ApiError(403, 'Forbidden', `pods "${pod.metadata.name}" is forbidden: ${problems.join('; ')}`, { name: pod.metadata.name, kind: 'pods' });
+}
+
+/** A namespace being created or updated: valid PSA labels; a stricter enforce level warns about pods already there. */
+export async function admitNamespace(store: Store, ns: StoredObject, old: StoredObject | undefined, policy: AdmissionPolicy, warnings: string[]): Promise<void> {
+  const defaults = defaultPolicy(policy.podSecurity);
+  const name = ns.metadata.name ?? '';
+  const labels = ns.metadata.labels as Record<string, string> | undefined;
+  if (!old) {
+    const errors = namespaceCreateErrors(labels, defaults);
+    if (errors.length) throw invalid('Namespace', name, errors);
+    return;
   }
+  const decision = decideNamespaceUpdate(old.metadata.labels as Record<string, string> | undefined, labels, defaults);
+  if (decision.errors.length) throw invalid('Namespace', name, decision.errors);
+  if (!decision.checkPods) return;
+  const pods = (await store.list('pods', name)).items as unknown as PodView[];
+  warnings.push(...warnExistingPods(name, decision.enforce, pods));
 }

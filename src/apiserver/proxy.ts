@@ -4,11 +4,18 @@
 // found through the endpoint that kubelet publishes on its Node object. Logs are
 // streamed through; exec and portforward are WebSockets tunnelled byte for byte
 // after the kubelet accepts the upgrade (see client/remotecommand.ts and
-// client/portforward.ts for the protocols).
+// client/portforward.ts for the protocols). A kubelet on TCP is reached over HTTPS
+// only, and its certificate must be the one its Node publishes before the API
+// server sends it the node's kubelet-client token or a byte of the request.
 import http from 'node:http';
+import { lstatSync } from 'node:fs';
+import { basename } from 'node:path';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { KUBELET_ENDPOINT_ANNOTATION, type KubeletTarget, type NodeWithEndpoints, kubeletTarget } from '../api/kubelet-endpoint.js';
+import { certificateSha256, sameDigest } from '../api/cert-pins.js';
+import { KUBELET_ENDPOINT_ANNOTATION, KUBELET_SERVING_CERT_ANNOTATION, type KubeletTarget, type NodeWithEndpoints, kubeletTarget } from '../api/kubelet-endpoint.js';
 import type { Pod } from '../api/types.js';
 import type { Registry } from './registry.js';
 import { ApiError, badRequest, invalid } from './status.js';
@@ -28,19 +35,91 @@ export function resolveContainer(pod: Pod, requested: string): string {
   throw badRequest(message);
 }
 
-async function targetOf(registry: Registry, nodeName: string): Promise<KubeletTarget> {
-  const node = (await registry.get('nodes', '', nodeName)) as unknown as NodeWithEndpoints;
-  const target = kubeletTarget(node);
-  if (!target) throw new ApiError(500, 'InternalError', `node "${nodeName}" publishes no kubelet endpoint (annotation ${KUBELET_ENDPOINT_ANNOTATION})`);
+/** The token the API server presents to the kubelet of a node (undefined: none, e.g. a node that never joined). */
+export type KubeletCredential = (nodeName: string) => Promise<string | undefined>;
+
+/** A kubelet to talk to: where, the connection when it is TLS (already verified), and the token to present. */
+interface Kubelet {
+  target: KubeletTarget;
+  connection?: tls.TLSSocket;
+  token?: string;
+}
+
+const DIAL_TIMEOUT_MS = 10_000;
+
+/**
+ * A node writes its own endpoint, so a hostile one could name any local socket
+ * (Docker's, say) and have the API server dial it. A unix endpoint is dialled only
+ * when it is a kubelet's socket for that very node: named kubelet-NODE.sock, a
+ * socket owned by this process's user and closed to everyone else (0600).
+ */
+function trustedKubeletSocket(nodeName: string, target: KubeletTarget): KubeletTarget {
+  const path = target.socketPath!;
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    st = undefined;
+  }
+  const ok = basename(path) === `kubelet-${nodeName}.sock` && st?.isSocket() && st.uid === process.getuid?.() && (st.mode & 0o077) === 0;
+  if (!ok) throw new ApiError(502, 'BadGateway', `error dialing backend: node "${nodeName}" publishes ${target.url}, which is not a kubelet socket of that node: nothing was sent to it`);
   return target;
 }
 
-function kubeletRequest(target: KubeletTarget, path: string, headers: http.OutgoingHttpHeaders, token?: string): http.ClientRequest {
+async function reachKubelet(registry: Registry, nodeName: string, credential?: KubeletCredential): Promise<Kubelet> {
+  const node = (await registry.get('nodes', '', nodeName)) as unknown as NodeWithEndpoints;
+  const target = kubeletTarget(node);
+  if (!target) throw new ApiError(500, 'InternalError', `node "${nodeName}" publishes no kubelet endpoint (annotation ${KUBELET_ENDPOINT_ANNOTATION})`);
+  if (target.socketPath) return { target: trustedKubeletSocket(nodeName, target) };
+  if (target.plainHttp) {
+    throw new ApiError(502, 'BadGateway', `error dialing backend: node "${nodeName}" publishes a plain-HTTP kubelet endpoint (${target.url}); the API server reaches a kubelet on TCP over HTTPS only`);
+  }
+  if (!target.certificateSha256) {
+    throw new ApiError(502, 'BadGateway', `error dialing backend: node "${nodeName}" publishes no kubelet serving certificate (annotation ${KUBELET_SERVING_CERT_ANNOTATION}), so the kubelet at ${target.url} cannot be verified`);
+  }
+  const token = await credential?.(nodeName);
+  return { target, token, connection: await dialVerified(nodeName, target) };
+}
+
+/** A TLS connection to the kubelet whose certificate is the one its Node pins; nothing is sent on it yet. */
+async function dialVerified(nodeName: string, target: KubeletTarget): Promise<tls.TLSSocket> {
+  // Verification is the pin, not a CA: the kubelet's certificate is self-signed.
+  const socket = tls.connect({
+    host: target.host,
+    port: target.port,
+    rejectUnauthorized: false,
+    ALPNProtocols: ['http/1.1'],
+    ...(net.isIP(target.host ?? '') ? {} : { servername: target.host }),
+  });
+  socket.setTimeout(DIAL_TIMEOUT_MS, () => socket.destroy(new Error(`no TLS handshake within ${DIAL_TIMEOUT_MS / 1000}s`)));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', (err) => reject(dialError(target, err)));
+  });
+  socket.setTimeout(0);
+  const cert = socket.getPeerX509Certificate();
+  const presented = cert ? certificateSha256(cert) : 'none';
+  if (!sameDigest(presented, target.certificateSha256)) {
+    socket.destroy();
+    throw new ApiError(
+      502,
+      'BadGateway',
+      `error dialing backend: the kubelet at ${target.url} presented a serving certificate with SHA-256 ${presented}, but node "${nodeName}" publishes ${target.certificateSha256} (annotation ${KUBELET_SERVING_CERT_ANNOTATION}): nothing was sent to it`,
+    );
+  }
+  socket.on('error', () => socket.destroy()); // from here on, the HTTP request reports errors
+  return socket;
+}
+
+function kubeletRequest({ target, connection, token }: Kubelet, path: string, headers: http.OutgoingHttpHeaders): http.ClientRequest {
   const h = { ...headers };
-  if (token && !target.socketPath) h.authorization = `Bearer ${token}`;
-  const where = target.socketPath ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
+  if (connection) {
+    if (token) h.authorization = `Bearer ${token}`;
+    // Over the connection whose certificate was checked: no agent may open another.
+    return http.request({ host: target.host, port: target.port, createConnection: () => connection, method: 'GET', path, headers: h });
+  }
   // agent: false — a stream owns its connection, and closing it must reach the kubelet.
-  return http.request({ ...where, method: 'GET', path, headers: h, agent: false });
+  return http.request({ socketPath: target.socketPath, method: 'GET', path, headers: h, agent: false });
 }
 
 function dialError(target: KubeletTarget, err: Error): ApiError {
@@ -85,7 +164,7 @@ function validateLogOptions(name: string, q: URLSearchParams): void {
 }
 
 /** Streams a container's log from its kubelet as text/plain. */
-export async function serveLog(registry: Registry, res: http.ServerResponse, namespace: string, name: string, q: URLSearchParams, token?: string): Promise<void> {
+export async function serveLog(registry: Registry, res: http.ServerResponse, namespace: string, name: string, q: URLSearchParams, credential?: KubeletCredential): Promise<void> {
   validateLogOptions(name, q);
   const pod = (await registry.get('pods', namespace, name)) as unknown as Pod;
   const container = resolveContainer(pod, q.get('container') ?? '');
@@ -95,14 +174,14 @@ export async function serveLog(registry: Registry, res: http.ServerResponse, nam
     res.end();
     return;
   }
-  const target = await targetOf(registry, pod.spec.nodeName);
+  const kubelet = await reachKubelet(registry, pod.spec.nodeName, credential);
   const params = new URLSearchParams();
   for (const p of LOG_PARAMS) if (q.get(p)) params.set(p, q.get(p)!);
   const path = `/containerLogs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`;
   const upstream = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const kreq = kubeletRequest(target, path, {}, token);
+    const kreq = kubeletRequest(kubelet, path, {});
     kreq.on('response', resolve);
-    kreq.on('error', (err) => reject(dialError(target, err)));
+    kreq.on('error', (err) => reject(dialError(kubelet.target, err)));
     res.on('close', () => kreq.destroy()); // the client went away: stop following
     kreq.end();
   });
@@ -150,14 +229,14 @@ export async function serveExecUpgrade(
   socket: Duplex,
   head: Buffer,
   logger: Logger,
-  token?: string,
+  credential?: KubeletCredential,
 ): Promise<void> {
   // Node hands over an upgraded socket without an error listener: a client that
   // vanishes early must not become an uncaught exception.
   socket.on('error', () => socket.destroy());
   try {
-    if (PORTFORWARD_PATH.test(new URL(req.url ?? '/', 'http://minipod').pathname)) await tunnelPortForward(registry, req, socket, head, token);
-    else await tunnelExec(registry, req, socket, head, token);
+    if (PORTFORWARD_PATH.test(new URL(req.url ?? '/', 'http://minipod').pathname)) await tunnelPortForward(registry, req, socket, head, credential);
+    else await tunnelExec(registry, req, socket, head, credential);
   } catch (err) {
     const apiErr = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
     if (apiErr.code >= 500) logger.error({ err, url: req.url }, 'stream upgrade failed');
@@ -165,7 +244,7 @@ export async function serveExecUpgrade(
   }
 }
 
-async function tunnelExec(registry: Registry, req: http.IncomingMessage, socket: Duplex, head: Buffer, token?: string): Promise<void> {
+async function tunnelExec(registry: Registry, req: http.IncomingMessage, socket: Duplex, head: Buffer, credential?: KubeletCredential): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://minipod');
   const m = EXEC_PATH.exec(url.pathname);
   if (!m) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -176,29 +255,28 @@ async function tunnelExec(registry: Registry, req: http.IncomingMessage, socket:
   if (!pod.spec.nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
   // Any upgrade goes on to the kubelet, SPDY too: kubectl falls back to SPDY when the
   // WebSocket upgrade fails, and then needs the kubelet's reason (e.g. container not found).
-  const target = await targetOf(registry, pod.spec.nodeName);
   const params = new URLSearchParams();
   for (const c of q.getAll('command')) params.append('command', c);
   for (const p of ['stdin', 'stdout', 'stderr', 'tty']) if (q.get(p)) params.set(p, q.get(p)!);
   const path = `/exec/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`;
-  await tunnelToKubelet(target, path, req, socket, head, token);
+  await tunnelToKubelet(await reachKubelet(registry, pod.spec.nodeName, credential), path, req, socket, head);
 }
 
 /** pods/{name}/portforward (PortForwardLocation): `ports` become the kubelet's `port` parameters. */
-async function tunnelPortForward(registry: Registry, req: http.IncomingMessage, socket: Duplex, head: Buffer, token?: string): Promise<void> {
+async function tunnelPortForward(registry: Registry, req: http.IncomingMessage, socket: Duplex, head: Buffer, credential?: KubeletCredential): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://minipod');
   const m = PORTFORWARD_PATH.exec(url.pathname)!;
   const [namespace, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
   const pod = (await registry.get('pods', namespace, name)) as unknown as Pod;
   if (!pod.spec.nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
-  const target = await targetOf(registry, pod.spec.nodeName);
+  const kubelet = await reachKubelet(registry, pod.spec.nodeName, credential);
   const params = new URLSearchParams();
   for (const p of url.searchParams.getAll('ports')) params.append('port', p);
-  await tunnelToKubelet(target, `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?${params}`, req, socket, head, token);
+  await tunnelToKubelet(kubelet, `/portForward/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}?${params}`, req, socket, head);
 }
 
 /** Passes an upgrade on to the kubelet; once it accepts, pipes the two sockets together. */
-async function tunnelToKubelet(target: KubeletTarget, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer, token?: string): Promise<void> {
+async function tunnelToKubelet(kubelet: Kubelet, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   // The WebSocket handshake is between the client and the kubelet: pass its headers through.
   const headers: http.OutgoingHttpHeaders = {};
   for (const h of ['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions']) {
@@ -206,8 +284,8 @@ async function tunnelToKubelet(target: KubeletTarget, path: string, req: http.In
   }
 
   await new Promise<void>((resolve, reject) => {
-    const kreq = kubeletRequest(target, path, headers, token);
-    kreq.on('error', (err) => reject(dialError(target, err)));
+    const kreq = kubeletRequest(kubelet, path, headers);
+    kreq.on('error', (err) => reject(dialError(kubelet.target, err)));
     kreq.on('response', (kres) => {
       // The kubelet refused the upgrade: relay its answer as it is (kubectl then
       // says "unable to upgrade connection: …").

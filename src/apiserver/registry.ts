@@ -8,7 +8,7 @@ import { dropNulls, setOwn, validatePod } from '../api/validate.js';
 import { objectMetaMapErrors } from '../api/labels.js';
 import { admitToNamespace, prepareNamespace, terminateNamespace } from './namespaces.js';
 import { type Resource, type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
-import { type AdmissionPolicy, DEFAULT_ADMISSION, admitPod } from './admission.js';
+import { type AdmissionPolicy, DEFAULT_ADMISSION, admitNamespace, admitPod } from './admission.js';
 import { ApiError, alreadyExists, badRequest, clip, conflict, invalid, notFound } from './status.js';
 
 const KIND: Record<Resource, string> = { pods: 'Pod', nodes: 'Node', events: 'Event', leases: 'Lease', namespaces: 'Namespace' };
@@ -35,9 +35,12 @@ export class Registry {
     return obj;
   }
 
-  async create(resource: Resource, namespace: string, body: unknown, dryRun = false): Promise<StoredObject> {
+  /** `warnings` collects what admission has to say (the response's Warning headers). */
+  async create(resource: Resource, namespace: string, body: unknown, dryRun = false, warnings: string[] = []): Promise<StoredObject> {
     const obj = this.prepareCreate(resource, namespace, body);
     await admitToNamespace(this.store, resource, namespace, obj.metadata.name as string);
+    if (resource === 'pods') await admitPod(this.store, obj as unknown as Pod, undefined, this.admission, warnings);
+    if (resource === 'namespaces') await admitNamespace(this.store, obj, undefined, this.admission, warnings);
     if (dryRun) return obj;
     try {
       return await this.store.create(keyOf(resource, namespace, obj.metadata.name as string), obj);
@@ -47,7 +50,7 @@ export class Registry {
   }
 
   /** PUT of the main resource: metadata and (for pods) only mutable spec fields. */
-  async update(resource: Resource, namespace: string, name: string, body: unknown): Promise<StoredObject> {
+  async update(resource: Resource, namespace: string, name: string, body: unknown, warnings: string[] = []): Promise<StoredObject> {
     const next = withObjectMeta(KIND[resource], asObject(dropNulls(body)));
     const old = await this.get(resource, namespace, name);
     if (typeof next.metadata?.name === 'string' && next.metadata.name && next.metadata.name !== name) {
@@ -62,12 +65,13 @@ export class Registry {
       pod.spec.nodeName ??= (old as unknown as Pod).spec.nodeName; // set by the binding, not by clients
       applyPodDefaults(pod);
       checkPodSpecUpdate(old as unknown as Pod, pod);
-      admitPod(pod, this.admission);
+      await admitPod(this.store, pod, old as unknown as Pod, this.admission, warnings);
       pod.status = (old as unknown as Pod).status; // status changes only through /status
     } else {
       // Pods get this from validatePod; nodes and events (`minipod label node`) here.
       const errs = objectMetaMapErrors(merged.metadata);
       if (errs.length) throw invalid(KIND[resource], name, errs);
+      if (resource === 'namespaces') await admitNamespace(this.store, merged, old, this.admission, warnings);
     }
     return this.write(resource, namespace, name, merged, next.metadata?.resourceVersion);
   }
@@ -87,11 +91,11 @@ export class Registry {
   }
 
   /** JSON merge patch (RFC 7386); kubectl's strategic merge patch is the same for metadata maps. */
-  async patch(resource: Resource, namespace: string, name: string, patch: unknown, status = false): Promise<StoredObject> {
+  async patch(resource: Resource, namespace: string, name: string, patch: unknown, status = false, warnings: string[] = []): Promise<StoredObject> {
     const old = await this.get(resource, namespace, name);
     const next = withObjectMeta(KIND[resource], asObject(mergePatch(structuredClone(old), patch)));
     next.metadata.resourceVersion = (asObject(patch).metadata?.resourceVersion as string | undefined) ?? old.metadata.resourceVersion;
-    return status ? this.updateStatus(resource, namespace, name, next) : this.update(resource, namespace, name, next);
+    return status ? this.updateStatus(resource, namespace, name, next) : this.update(resource, namespace, name, next, warnings);
   }
 
   /**
@@ -175,8 +179,7 @@ export class Registry {
       const { status: _ignored, ...rest } = obj as unknown as Pod;
       const errs = validatePod(rest);
       if (errs.length) throw invalid('Pod', meta.name as string, errs);
-      const pod = applyPodDefaults(rest as Pod);
-      admitPod(pod, this.admission);
+      const pod = applyPodDefaults(rest as Pod); // admitted in create(): admission reads the store
       pod.status = { phase: 'Pending' };
       if (pod.spec.nodeName) {
         pod.status.conditions = [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString() }];

@@ -15,8 +15,11 @@ import { openapi } from './openapi.js';
 import { ensureBuiltInNamespaces } from './namespaces.js';
 import { dryRunStore } from './dryrun.js';
 import { negotiate, partialObjectMetadata, toTable } from './table.js';
-import { serveExecUpgrade, serveLog } from './proxy.js';
+import { type KubeletCredential, serveExecUpgrade, serveLog } from './proxy.js';
+import { ADMIN, NODE_CREDENTIALS, type Identity, admitCreate, authorizeRequest } from './authorization.js';
+import { type NodeCredentials, serveNodeCredentials } from './node-credentials.js';
 import { admitLongRunning } from './inflight.js';
+import { setWarningHeaders } from './warnings.js';
 import { applyLimits, listenerLimits, serverOptions, type ListenerLimits } from '../api/listener.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024; // the Kubernetes API server's request limit
@@ -79,20 +82,25 @@ export interface ApiServerOptions {
    * its file mode, is created without one.
    */
   requireToken?: string;
-  /** The token this server presents to a kubelet that listens on TCP (logs, exec, port-forward). */
-  kubeletToken?: string;
+  /** The other tokens this server accepts (the join token, node tokens) and the node credential exchange. */
+  nodeCredentials?: NodeCredentials;
+  /** The token this server presents to the kubelet of a node that listens on TCP (logs, exec, port-forward). */
+  kubeletCredential?: KubeletCredential;
   /** Watch tuning (bookmark interval), for tests. */
   watch?: WatchServeOptions;
   /** Deadlines and connection cap (default: listenerLimits()). */
   limits?: ListenerLimits;
 }
 
-export function createApiServer({ registry, logger, requireToken, kubeletToken: token, watch, limits = listenerLimits() }: ApiServerOptions): http.Server {
+export function createApiServer({ registry, logger, requireToken, nodeCredentials, kubeletCredential: token, watch, limits = listenerLimits() }: ApiServerOptions): http.Server {
+  // The unix socket's owner, or the admin token, is the admin; any other token must be a node's or the join token.
+  const authenticate = async (header: string | undefined): Promise<Identity | undefined> =>
+    requireToken === undefined || bearerMatches(header, requireToken) ? ADMIN : nodeCredentials?.authenticate(header);
   const server = http.createServer(serverOptions(limits), (req, res) => {
-    if (requireToken !== undefined && !bearerMatches(req.headers.authorization, requireToken)) {
-      return send(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
-    }
-    handle(registry, req, res, token, watch).catch((err) => {
+    authenticate(req.headers.authorization).then((user) => {
+      if (!user) return send(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
+      return handle(registry, req, res, token, watch, user, nodeCredentials);
+    }).catch((err) => {
       const apiErr =
         err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
       if (apiErr.code >= 500) logger.error({ err, method: req.method, url: req.url }, 'request failed');
@@ -104,9 +112,26 @@ export function createApiServer({ registry, logger, requireToken, kubeletToken: 
   applyLimits(server, limits);
   // pods/{name}/exec and pods/{name}/portforward upgrade to WebSockets tunnelled to the pod's kubelet.
   server.on('upgrade', (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
-    if (requireToken !== undefined && !bearerMatches(req.headers.authorization, requireToken)) {
+    socket.on('error', () => socket.destroy()); // the client may leave while its token is looked up
+    void upgrade(req, socket, head).catch((err) => {
+      logger.error({ err, url: req.url }, 'stream upgrade failed');
+      socket.destroy();
+    });
+  });
+  const upgrade = async (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
+    const user = await authenticate(req.headers.authorization);
+    if (!user) {
       const body = JSON.stringify(new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
       socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://minipod');
+    try {
+      await authorizeRequest(user, req.method ?? 'GET', url, parsePath(url.pathname), registry.store);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      const body = JSON.stringify(err.toStatus());
+      socket.end(`HTTP/1.1 ${err.code} ${http.STATUS_CODES[err.code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
     try {
@@ -117,14 +142,24 @@ export function createApiServer({ registry, logger, requireToken, kubeletToken: 
       return;
     }
     void serveExecUpgrade(registry, req, socket, head, logger, token);
-  });
+  };
   return server;
 }
 
-async function handle(registry: Registry, req: http.IncomingMessage, res: http.ServerResponse, token?: string, watchOptions?: WatchServeOptions): Promise<void> {
+async function handle(
+  registry: Registry,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  token?: KubeletCredential,
+  watchOptions?: WatchServeOptions,
+  user: Identity = ADMIN,
+  credentials?: NodeCredentials,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://minipod');
   const q = url.searchParams;
   const method = req.method ?? 'GET';
+  await authorizeRequest(user, method, url, parsePath(url.pathname), registry.store);
+  if (url.pathname === NODE_CREDENTIALS.path) return serveNodeCredentials(credentials, req, res);
   const disc = discovery(url.pathname, req.socket.localPort ? `${req.socket.localAddress?.replace(/^::ffff:/, '')}:${req.socket.localPort}` : undefined);
   if (disc !== undefined && method === 'GET') return send(res, 200, disc);
   const spec = method === 'GET' ? openapi(url.pathname) : undefined;
@@ -163,7 +198,11 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
     }
     if (method === 'POST') {
       if (namespace === undefined) throw new ApiError(405, 'MethodNotAllowed', 'create requires a namespace in the path');
-      const created = await registry.create(resource, namespace, await readJson(req), q.get('dryRun') === 'All');
+      const warnings: string[] = [];
+      const body = await readJson(req);
+      await admitCreate(user, method, url, route, registry.store, body); // NodeRestriction reads the name in the body
+      const created = await registry.create(resource, namespace, body, q.get('dryRun') === 'All', warnings);
+      setWarningHeaders(res, warnings);
       return send(res, 201, created);
     }
     throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
@@ -193,10 +232,17 @@ async function handle(registry: Registry, req: http.IncomingMessage, res: http.S
     }
     case 'PUT': {
       const body = await readJson(req);
-      return send(res, 200, status ? await registry.updateStatus(resource, namespace, name, body) : await registry.update(resource, namespace, name, body));
+      const warnings: string[] = [];
+      const updated = status ? await registry.updateStatus(resource, namespace, name, body) : await registry.update(resource, namespace, name, body, warnings);
+      setWarningHeaders(res, warnings);
+      return send(res, 200, updated);
     }
-    case 'PATCH':
-      return send(res, 200, await registry.patch(resource, namespace, name, await readJson(req), status));
+    case 'PATCH': {
+      const warnings: string[] = [];
+      const patched = await registry.patch(resource, namespace, name, await readJson(req), status, warnings);
+      setWarningHeaders(res, warnings);
+      return send(res, 200, patched);
+    }
     case 'DELETE': {
       const body = (await readJson(req, true)) as (DeleteOptions & { dryRun?: string[] }) | undefined;
       const opts: DeleteOptions = { ...body };

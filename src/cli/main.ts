@@ -26,16 +26,22 @@ async function program(): Promise<Command> {
   const apply = (name: 'apply' | 'create') =>
     p
       .command(name)
-      .description(name === 'apply' ? 'Create pods from manifests, or update their labels and annotations' : 'Create pods from manifests')
-      .requiredOption('-f, --filename <path>', 'a file, a directory of .yaml/.yml/.json files, or - for stdin (repeatable)', collect)
+      .description(name === 'apply' ? 'Create pods from manifests, or update their labels and annotations' : 'Create pods from manifests, or a namespace')
+      // `create` has a subcommand (namespace), which a required -f of its parent would block: apply() asks for -f then.
+      .addOption(new Option('-f, --filename <path>', 'a file, a directory of .yaml/.yml/.json files, or - for stdin (repeatable)').argParser(collect).makeOptionMandatory(name === 'apply'))
       .addOption(new Option('--dry-run [mode]', 'validate only: "client" (no daemon needed) or "server"').preset('client'))
       .option('-n, --namespace <ns>', 'namespace for pods that do not name one')
       .addOption(new Option('--wait [condition]', 'wait until the pods are Running (or Ready)').preset('Running'))
       .option('--timeout <duration>', 'how long --wait waits', '120s')
-      .addHelpText('after', `\nExamples:\n  minipod ${name} -f manifests/two-containers.yaml\n  minipod ${name} -f manifests/ --wait\n  minipod ${name} --dry-run=client -f pod.yaml`)
+      .addHelpText('after', `\nExamples:\n  minipod ${name} -f manifests/two-containers.yaml\n  minipod ${name} -f manifests/ --wait\n  minipod ${name} --dry-run=client -f pod.yaml${name === 'create' ? '\n  minipod create namespace dev' : ''}`)
       .action(async (opts) => (await import('./commands/apply.js')).apply({ ...opts, create: name === 'create' }));
   apply('apply');
-  apply('create');
+  apply('create')
+    .command('namespace')
+    .description('Create a namespace (for example, to give it its own Pod Security labels)')
+    .argument('<name>')
+    .addHelpText('after', '\nExamples:\n  minipod create namespace dev\n  minipod label namespace dev pod-security.kubernetes.io/enforce=restricted')
+    .action(async (name) => (await import('./commands/create.js')).createNamespace(name));
 
   // The plain forms of `get` skip commander (fast-args.ts): keep its tables in step.
   p.command('get')
@@ -61,7 +67,7 @@ async function program(): Promise<Command> {
   const metadataCommand = (name: 'label' | 'annotate', pair: string) =>
     p
       .command(name)
-      .description(name === 'label' ? 'Add, change (--overwrite) or remove (KEY-) labels of pods and nodes' : 'Add, change (--overwrite) or remove (KEY-) annotations of pods and nodes')
+      .description(name === 'label' ? 'Add, change (--overwrite) or remove (KEY-) labels of pods, nodes and namespaces' : 'Add, change (--overwrite) or remove (KEY-) annotations of pods, nodes and namespaces')
       .argument('<args...>', `TYPE NAME... (or TYPE/NAME...) then ${pair}=VALUE... and ${pair}-...`)
       .option('--overwrite', `allow changing a ${pair} that already has a value`)
       .option('--all', 'every object of the type in the namespace')
@@ -74,7 +80,7 @@ async function program(): Promise<Command> {
       .addHelpText(
         'after',
         name === 'label'
-          ? '\nExamples:\n  minipod label pod web tier=frontend\n  minipod label pod web tier=backend --overwrite\n  minipod label pod web tier-\n  minipod label node $(hostname) disktype=ssd\n  minipod label pods --all env=dev'
+          ? '\nExamples:\n  minipod label pod web tier=frontend\n  minipod label pod web tier=backend --overwrite\n  minipod label pod web tier-\n  minipod label node $(hostname) disktype=ssd\n  minipod label pods --all env=dev\n  minipod label namespace dev pod-security.kubernetes.io/enforce=privileged --overwrite'
           : "\nExamples:\n  minipod annotate pod web description='my web server'\n  minipod annotate pod web description='v2' --overwrite\n  minipod annotate pod web description-",
       )
       .action(async (args, opts) => (await import(`./commands/${name}.js`))[name](args, opts));
@@ -201,18 +207,22 @@ async function program(): Promise<Command> {
     .option('--no-kubelet', 'serve the API and schedule, but run no pods here')
     .option('--docker-host <url>', 'Docker Engine to use (default: $DOCKER_HOST or unix:///var/run/docker.sock)')
     .option('--listen <[host:]port>', 'also serve the API on TCP (on 127.0.0.1 unless a host is given), for kubectl, client libraries and node agents')
-    .option('--token-file <path>', 'bearer token that TCP clients must send (default: $MINIPOD_HOME/token, created if missing)')
-    .option('--allow-privileged', 'admit privileged containers and added capabilities (refused by default)')
-    .option('--allow-host-path <prefix>', 'admit hostPath volumes under this prefix (repeatable; none by default)', collect)
-    .option('--store <url>', 'where objects are kept: "sqlite" ($MINIPOD_HOME/store.db, the default) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX]')
+    .option('--token-file <path>', 'the admin bearer token for TCP clients (default: $MINIPOD_HOME/token, created if missing); nodes join with $MINIPOD_HOME/join-token')
+    .addOption(new Option('--pod-security <level>', 'Pod Security level for namespaces without pod-security.kubernetes.io labels: privileged, baseline or restricted (enforce, audit and warn)').default('baseline'))
+    .addOption(new Option('--allow-privileged', 'removed: use --pod-security privileged or a namespace label').hideHelp())
+    .option('--allow-host-path <prefix>', 'admit hostPath volumes under this prefix, in namespaces whose Pod Security level allows hostPath (repeatable; none by default)', collect)
+    .option('--store <url>', 'where objects are kept: "sqlite" ($MINIPOD_HOME/store.db, the default), etcd://HOST:PORT[,HOST:PORT...][/PREFIX] (plain HTTP) or etcds://... (TLS)')
+    .option('--etcd-cafile <path>', 'with etcds://: the CA that signed etcd\'s certificate (default: $MINIPOD_ETCD_CAFILE, else the system\'s CAs)')
+    .option('--etcd-certfile <path>', 'with etcds://: the client certificate to show etcd; etcd holds every object, so it should want one (--client-cert-auth) (default: $MINIPOD_ETCD_CERTFILE)')
+    .option('--etcd-keyfile <path>', 'with etcds://: the key of --etcd-certfile (default: $MINIPOD_ETCD_KEYFILE)')
     .option('--leader-elect-lease-duration <duration>', 'with etcd: how long the control-plane lease holds before a standby daemon takes over (default 15s, or $MINIPOD_LEADER_ELECT_LEASE_DURATION)')
     .option('--node-monitor-grace-period <duration>', "heartbeat silence after which a node's Ready condition is Unknown (default 40s, or $MINIPOD_NODE_MONITOR_GRACE_PERIOD)")
-    .addHelpText('after', '\nExamples:\n  minipod daemon start\n  minipod daemon status\n  minipod daemon stop\n  minipod daemon --node-labels disk=ssd   # in the foreground\n  minipod daemon --store etcd://10.0.0.5:2379 --listen 0.0.0.0:6443')
+    .addHelpText('after', '\nExamples:\n  minipod daemon start\n  minipod daemon status\n  minipod daemon stop\n  minipod daemon --node-labels disk=ssd   # in the foreground\n  minipod daemon start --pod-security restricted\n  minipod daemon --store etcds://10.0.0.5:2379 --etcd-cafile ca.crt --etcd-certfile client.crt --etcd-keyfile client.key --listen 0.0.0.0:6443')
     .action(async (opts) => (await import('./commands/daemon.js')).runForeground(opts));
   daemon
     .command('start')
     .description('Start the daemon in the background')
-    .addHelpText('after', '\nExamples:\n  minipod daemon start\n  minipod daemon start --node-labels disk=ssd\n  minipod daemon start --store etcd://127.0.0.1:2379 --listen 0.0.0.0:6443')
+    .addHelpText('after', '\nExamples:\n  minipod daemon start\n  minipod daemon start --node-labels disk=ssd\n  minipod daemon start --store etcds://127.0.0.1:2379 --etcd-cafile ca.crt --etcd-certfile client.crt --etcd-keyfile client.key --listen 0.0.0.0:6443')
     .action(async (_o, cmd: Command) => (await import('./commands/daemon.js')).start(cmd.parent!.opts()));
   daemon
     .command('stop')
@@ -224,21 +234,37 @@ async function program(): Promise<Command> {
     .description('Say whether the daemon runs')
     .addHelpText('after', '\nExamples:\n  minipod daemon status')
     .action(async () => (await import('./commands/daemon.js')).status());
+  daemon
+    .command('ca-hash')
+    .description("Print the cluster CA's public key hash, which `node join --ca-cert-hash` pins")
+    .addHelpText('after', '\nExamples:\n  minipod daemon ca-hash\n  minipod node join --server https://10.0.0.5:6443 --token-file ./join-token --ca-cert-hash "$(minipod daemon ca-hash)" --name worker-2')
+    .action(async () => (await import('./commands/daemon.js')).caHash());
+  daemon
+    .command('rotate-certs')
+    .description("Issue a new serving certificate for the API server's TCP listener (a running daemon uses it at once); --ca makes a new cluster CA too")
+    .option('--ca', 'also make a new cluster CA: every joined node must join again with the new hash, and kubectl must trust the new ca.crt')
+    .addHelpText('after', '\nExamples:\n  minipod daemon rotate-certs\n  minipod daemon rotate-certs --ca')
+    .action(async (opts) => (await import('./commands/daemon.js')).rotateCerts(opts));
 
   const node = p
     .command('node')
     .description('Run this machine as an extra node of a minipod cluster')
-    .addHelpText('after', '\nExamples:\n  minipod node join --server http://10.0.0.5:6443 --token-file ./token --name worker-2');
+    .addHelpText('after', '\nExamples:\n  minipod node join --server https://10.0.0.5:6443 --token-file ./join-token --ca-cert-hash sha256:<hex> --name worker-2');
   node
     .command('join')
     .description('Run only a kubelet here, against a remote API server: register this node and run the pods bound to it')
-    .requiredOption('--server <url>', 'the API server, http://HOST:PORT (a `minipod daemon --listen`)')
-    .requiredOption('--token-file <path>', "a copy of the daemon's token ($MINIPOD_HOME/token on its machine)")
+    .requiredOption('--server <url>', 'the API server, https://HOST:PORT (a `minipod daemon --listen`)')
+    .option('--token-file <path>', "a copy of the daemon's join token ($MINIPOD_HOME/join-token on its machine), exchanged once for this node's own credentials")
+    .option('--ca-cert-hash <sha256:hex>', "the cluster CA's public key hash that `minipod daemon` prints (or `minipod daemon ca-hash`): the server must present that CA")
+    .option('--certificate-authority <file>', "instead of --ca-cert-hash: a copy of the daemon's $MINIPOD_HOME/ca.crt")
     .requiredOption('--name <name>', 'name of this node')
     .option('--node-labels <k=v,...>', 'labels for this node, e.g. for nodeSelector')
     .option('--docker-host <url>', 'Docker Engine to use (default: $DOCKER_HOST or unix:///var/run/docker.sock)')
-    .option('--kubelet-listen <host:port>', 'serve logs and exec for the API server on TCP (with the token); default: a unix socket in $MINIPOD_HOME')
-    .addHelpText('after', '\nExamples:\n  minipod node join --server http://10.0.0.5:6443 --token-file ./token --name worker-2 --node-labels disk=ssd\n  minipod node join --server http://127.0.0.1:6443 --token-file ~/.minipod/token --name two --docker-host unix:///run/docker-two.sock')
+    .option('--kubelet-listen <host:port>', "serve logs and exec for the API server on TCP (HTTPS, the API server's credential only); default: a unix socket in $MINIPOD_HOME")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  minipod node join --server https://10.0.0.5:6443 --token-file ./join-token --ca-cert-hash sha256:<hex> --name worker-2 --node-labels disk=ssd --kubelet-listen 0.0.0.0:10250\n  minipod node join --server https://127.0.0.1:6443 --token-file ~/.minipod/join-token --certificate-authority ~/.minipod/ca.crt --name two --docker-host unix:///run/docker-two.sock',
+    )
     .action(async (opts) => (await import('./commands/node.js')).join(opts));
   return p;
 }

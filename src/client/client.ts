@@ -1,6 +1,8 @@
 // The typed API client that the CLI, the scheduler, the kubelet and the tests use.
-// It speaks HTTP to the API server over its unix socket (or TCP with a token).
+// It speaks HTTP to the API server over its unix socket (or TCP with a token:
+// HTTPS, verified against a given CA, for a node agent).
 import http from 'node:http';
+import https from 'node:https';
 import type { Event, List, Node, Pod, Status, WatchEvent } from '../api/types.js';
 
 export type ResourceName = 'pods' | 'nodes' | 'events' | 'namespaces';
@@ -30,8 +32,19 @@ export class ConnectionError extends Error {
 
 export interface ClientOptions {
   socketPath?: string;
-  server?: string; // http://host:port
+  server?: string; // http://host:port or https://host:port
   token?: string;
+  /** With an https:// server: the CA (PEM) its certificate must chain to; no other is trusted. */
+  ca?: string;
+  /** Called with the text of each `Warning` header of an answer (e.g. Pod Security's warn mode). */
+  onWarning?: (text: string) => void;
+}
+
+/** The text of a `299 - "text"` Warning header (RFC 7234), or the header itself when it is not one. */
+export function parseWarningHeader(header: string): string {
+  const utf8 = Buffer.from(header, 'latin1').toString('utf8'); // the bytes on the wire are UTF-8
+  const m = /^\d{3} \S+ "((?:[^"\\]|\\.)*)"/.exec(utf8);
+  return m ? m[1].replace(/\\(.)/g, '$1') : utf8;
 }
 
 export interface ListOptions {
@@ -78,7 +91,7 @@ export class Client {
   readonly endpoint: string;
 
   constructor(readonly opts: ClientOptions) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+    this.agent = this.secure ? new https.Agent({ keepAlive: true, maxSockets: 32, ca: opts.ca }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
     this.endpoint = opts.server ?? opts.socketPath ?? '';
   }
 
@@ -86,8 +99,19 @@ export class Client {
     this.agent.destroy();
   }
 
+  private get secure(): boolean {
+    return !!this.opts.server?.startsWith('https:');
+  }
+
+  /** http.request or https.request (the latter trusting only opts.ca), as the server's scheme says. */
+  private open(options: http.RequestOptions, onResponse?: (res: http.IncomingMessage) => void): http.ClientRequest {
+    if (!this.secure) return http.request(options, onResponse);
+    return https.request({ ...options, ...(options.agent === false ? { ca: this.opts.ca } : {}) }, onResponse);
+  }
+
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json', headers: http.OutgoingHttpHeaders = {}): Promise<T> {
     const res = await this.send(method, path, body, contentType, headers);
+    if (this.opts.onWarning) for (const w of res.headersDistinct.warning ?? []) this.opts.onWarning(parseWarningHeader(w));
     const text = await readAll(res);
     let parsed: unknown;
     try {
@@ -123,7 +147,7 @@ export class Client {
         // regex costs a command ~5 ms to compile on its first request.
         ({ socketPath: this.opts.socketPath, servername: '' } as http.RequestOptions);
     return new Promise((resolve, reject) => {
-      const req = http.request({ ...target, method, path, headers, agent: this.agent }, resolve);
+      const req = this.open({ ...target, method, path, headers, agent: this.agent }, resolve);
       req.on('error', (err: NodeJS.ErrnoException) => {
         const unreachable = ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EACCES', 'ENOTSOCK'].includes(err.code ?? '');
         reject(unreachable ? new ConnectionError(this.endpoint, err) : err);
@@ -232,7 +256,7 @@ export class Client {
       const headers: http.OutgoingHttpHeaders = { Accept: 'application/json', ...extraHeaders };
       if (this.opts.token) headers.Authorization = `Bearer ${this.opts.token}`;
       // Watches get their own connection: they are long-lived.
-      req = http.request({ ...target, method: 'GET', path, headers, agent: false }, (res) => {
+      req = this.open({ ...target, method: 'GET', path, headers, agent: false }, (res) => {
         if ((res.statusCode ?? 500) >= 400) {
           readAll(res).then((text) => {
             try {

@@ -5,17 +5,22 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
+import os from 'node:os';
 import pino, { type Logger } from 'pino';
 import type { AdmissionPolicy } from '../apiserver/admission.js';
+import type { Level } from '../apiserver/pod-security/levels.js';
 import { Registry } from '../apiserver/registry.js';
 import { closeStreamTunnels } from '../apiserver/proxy.js';
 import { createApiServer } from '../apiserver/server.js';
+import { NodeCredentials, loadJoinToken } from '../apiserver/node-credentials.js';
 import { Client } from '../client/client.js';
 import { minipodHome, paths } from '../config.js';
 import { Kubelet } from '../kubelet/kubelet.js';
+import { hostAddress } from '../kubelet/node-status.js';
 import { DockerRuntime } from '../runtime/docker.js';
 import { ControllerManager } from '../controllers/manager.js';
 import { openStore } from '../store/open.js';
+import type { EtcdTls } from '../store/etcd-tls.js';
 import { securePrivateState } from './private-state.js';
 
 export interface DaemonOptions {
@@ -24,15 +29,17 @@ export interface DaemonOptions {
   kubelet: boolean;
   dockerHost?: string;
   logToStdout?: boolean;
-  /** Admission: privileged containers and added capabilities. */
-  allowPrivileged?: boolean;
-  /** Admission: hostPath volumes only under these prefixes. */
+  /** Pod Security level for namespaces without pod-security.kubernetes.io labels (default baseline). */
+  podSecurity?: Level;
+  /** Admission: hostPath volumes only under these prefixes, in every namespace. */
   allowHostPaths?: string[];
   /** Also serve the API on TCP (HOST:PORT), guarded by a bearer token. */
   listen?: string;
   tokenFile?: string;
-  /** "sqlite" (default: $MINIPOD_HOME/store.db) or etcd://HOST:PORT[,…][/PREFIX]. */
+  /** "sqlite" (default: $MINIPOD_HOME/store.db), etcd://HOST:PORT[,…][/PREFIX] or etcds://… (TLS). */
   store?: string;
+  /** With etcds://: the CA, client certificate and key (--etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+  etcdTls?: EtcdTls;
   /** Control-plane lease duration when several daemons share etcd (default 15 s). */
   leaseDurationMs?: number;
   /** Heartbeat silence after which a node is Unknown (default 40 s). */
@@ -42,7 +49,12 @@ export interface DaemonOptions {
 export interface RunningDaemon {
   stop(): Promise<void>;
   logger: Logger;
+  /** With --listen: what a node needs to join (see `minipod node join`). */
+  join?: { server: string; caCertHash: string; joinTokenFile: string };
 }
+
+/** The serving leaf is checked this often too, so that a daemon running for a year renews it in time. */
+const CERT_CHECK_MS = 24 * 3600_000;
 
 export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   securePrivateState(minipodHome(), opts.logToStdout ? [] : [paths.logFile()]);
@@ -50,19 +62,47 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     { base: { pid: process.pid }, level: process.env.MINIPOD_LOG_LEVEL ?? 'info' },
     opts.logToStdout ? pino.destination(1) : pino.destination({ dest: paths.logFile(), sync: false, mkdir: true }),
   );
-  const { store, shared, description } = await openStore(opts.store, paths.store());
+  const { store, shared, description } = await openStore(opts.store, paths.store(), opts.etcdTls);
   logger.info({ store: description }, 'store opened');
-  const admission: AdmissionPolicy = { allowPrivileged: !!opts.allowPrivileged, allowHostPaths: (opts.allowHostPaths ?? []).map((p) => resolve(p)) };
+  const podSecurityLog = logger.child({ component: 'pod-security' });
+  const admission: AdmissionPolicy = {
+    podSecurity: opts.podSecurity ?? 'baseline',
+    allowHostPaths: (opts.allowHostPaths ?? []).map((p) => resolve(p)),
+    // Audit mode: upstream writes these annotations to the API server's audit log; minipod's is the daemon log.
+    audit: ({ annotations, ...request }) => podSecurityLog.warn({ ...request, ...annotations }, 'PodSecurity audit'),
+  };
   const token = opts.listen ? loadToken(opts.tokenFile ?? paths.token()) : undefined;
-  const server = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), kubeletToken: token });
+  // Nodes join with the join token and then use a token of their own (node-credentials.ts).
+  const nodeCredentials = opts.listen ? new NodeCredentials(store, loadJoinToken(paths.joinToken())) : undefined;
+  const kubeletCredential = nodeCredentials && ((node: string) => nodeCredentials.kubeletClientToken(node));
+  // The CA and the serving certificate exist before the daemon answers on its socket (`daemon start` prints the CA's hash).
+  let certCheck: NodeJS.Timeout | undefined;
+  const host = opts.listen ? listenHost(opts.listen) : '';
+  const pki = opts.listen ? await import('../api/pki.js') : undefined;
+  if (pki) {
+    const ensureCertificate = async () => {
+      const { reissued } = await pki.ensureServingCertificate(minipodHome(), host);
+      if (reissued) logger.info({ reason: reissued, cert: pki.pkiFiles(minipodHome()).cert }, 'serving certificate issued');
+    };
+    await ensureCertificate();
+    certCheck = setInterval(() => void ensureCertificate().catch((err) => logger.error({ err }, 'serving certificate renewal failed')), CERT_CHECK_MS);
+    certCheck.unref();
+  }
+  const server = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), nodeCredentials, kubeletCredential });
   await listenOnSocket(server, paths.socket());
   logger.info({ socket: paths.socket() }, 'API server listening');
   let tcp: http.Server | undefined;
-  if (opts.listen) {
-    tcp = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), requireToken: token, kubeletToken: token });
-    (await import('../apiserver/tls.js')).acceptTls(tcp, minipodHome(), opts.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')); // TLS too: kubectl sends its token only over TLS
+  let join: RunningDaemon['join'];
+  if (opts.listen && pki) {
+    tcp = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), requireToken: token, nodeCredentials, kubeletCredential });
+    (await import('../apiserver/tls.js')).acceptTls(tcp, minipodHome()); // TLS too: kubectl sends its token only over TLS
     await listenOnTcp(tcp, opts.listen);
-    logger.info({ listen: opts.listen }, 'API server listening on TCP');
+    const { caCertHash } = await import('../api/cert-pins.js');
+    const address = tcp.address() as { port: number };
+    const reachable = host === '0.0.0.0' || host === '::' ? (hostAddress() ?? os.hostname()) : host;
+    const hostForUrl = reachable.includes(':') ? `[${reachable}]` : reachable;
+    join = { server: `https://${hostForUrl}:${address.port}`, caCertHash: caCertHash(readFileSync(pki.pkiFiles(minipodHome()).caCert, 'utf8')), joinTokenFile: paths.joinToken() };
+    logger.info({ listen: opts.listen, caCertHash: join.caCertHash }, 'API server listening on TCP');
   }
 
   securePrivateState(minipodHome()); // the store's, the token's and the certificate's files, now that they exist
@@ -85,7 +125,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   }
   return {
     logger,
+    join,
     async stop() {
+      if (certCheck) clearInterval(certCheck);
       // Pods keep running: a restarted daemon adopts them.
       await kubelet?.stop();
       await controllers.stop(); // releases the lease: a standby takes over at once
@@ -112,6 +154,12 @@ function loadToken(file: string): string {
   const token = readFileSync(file, 'utf8').trim();
   if (!token) throw new Error(`the token file ${file} is empty`);
   return token;
+}
+
+/** The host of --listen [HOST:]PORT (127.0.0.1 when only a port is given). */
+function listenHost(address: string): string {
+  const m = /^(?:(.*):)?(\d+)$/.exec(address);
+  return (m?.[1] ?? '').replace(/^\[|\]$/g, '') || '127.0.0.1';
 }
 
 function listenOnTcp(server: http.Server, address: string): Promise<void> {

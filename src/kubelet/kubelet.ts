@@ -27,8 +27,8 @@ export interface KubeletOptions {
   clock?: Clock;
   apiHost?: string;
   apiPort?: number;
-  /** Serve logs and exec for the API server: on a unix socket, or on TCP (HOST:PORT) with a token. */
-  server?: { socketPath?: string; listen?: string; token?: string };
+  /** Serve logs and exec for the API server: on a unix socket, or on TCP (HOST:PORT, HTTPS) for the API server's token alone. */
+  server?: { socketPath?: string; listen?: string; tls?: { cert: string; key: string }; clientTokenSha256?: string };
 }
 
 export class Kubelet {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Node, NodeCondition } from '../api/types.js';
 import { ApiStatusError, type Client } from '../client/client.js';
 import type { DockerRuntime } from '../runtime/docker.js';
-import { KUBELET_ENDPOINT_ANNOTATION, type KubeletEndpoint } from '../api/kubelet-endpoint.js';
+import { KUBELET_ENDPOINT_ANNOTATION, KUBELET_SERVING_CERT_ANNOTATION, type KubeletEndpoint } from '../api/kubelet-endpoint.js';
 
 export const HEARTBEAT_MS = 10_000;
 // A hung dockerd (frozen, overloaded) must turn the node NotReady too, not stall the heartbeat.
@@ -97,7 +97,11 @@ export class NodeStatusReporter {
   }
 
   private endpointAnnotation(): { annotations?: Record<string, string> } {
-    return this.endpoint ? { annotations: { [KUBELET_ENDPOINT_ANNOTATION]: this.endpoint.url } } : {};
+    if (!this.endpoint) return {};
+    const annotations: Record<string, string> = { [KUBELET_ENDPOINT_ANNOTATION]: this.endpoint.url };
+    // The pin the API server checks the kubelet's certificate against; only this node may write it.
+    if (this.endpoint.certificateSha256) annotations[KUBELET_SERVING_CERT_ANNOTATION] = this.endpoint.certificateSha256;
+    return { annotations };
   }
 
   private daemonEndpoints(): { daemonEndpoints?: { kubeletEndpoint: { Port: number } } } {

@@ -1,8 +1,10 @@
 // The kubelet's own HTTP endpoint, as the real kubelet serves on port 10250: the
 // API server proxies the pods/log and pods/exec subresources here, because only
 // the kubelet of a pod's node can reach its containers. The daemon's kubelet
-// listens on a unix socket (mode 0600); a node agent can listen on TCP, where the
-// cluster's bearer token is required.
+// listens on a unix socket (mode 0600); a node agent can listen on TCP, over HTTPS
+// only (a self-signed certificate whose fingerprint the Node publishes), where it
+// accepts one credential: the kubelet-client token the API server made for this
+// node when it joined (the node keeps only its hash).
 //
 //   GET /healthz
 //   GET /containerLogs/{namespace}/{pod}/{container}?follow&previous&tailLines&timestamps&sinceSeconds&sinceTime&limitBytes
@@ -11,9 +13,10 @@
 //       → WebSocket upgrade, protocol v5/v4.channel.k8s.io (see client/remotecommand.ts)
 //   GET /portForward/{namespace}/{pod}?port=…
 //       → WebSocket upgrade, the same protocols (see client/portforward.ts)
-import { bearerMatches } from '../api/bearer.js';
+import { certificateSha256, sameDigest, sha256Hex } from '../api/cert-pins.js';
 import { chmodSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -24,6 +27,7 @@ import { CHANNEL, STREAM_PROTOCOLS, STREAM_PROTOCOL_V5, exitStatus } from '../cl
 import { type DockerRuntime, type ExecSession, dockerMessage, isGone } from '../runtime/docker.js';
 import { parsePortForwardPorts, servePortForward } from './portforward.js';
 import { applyLimits, listenerLimits, serverOptions } from '../api/listener.js';
+import { hostAddress } from './node-status.js';
 
 export interface KubeletServerOptions {
   nodeName: string;
@@ -32,9 +36,12 @@ export interface KubeletServerOptions {
   logger: Logger;
   /** Unix socket to listen on. */
   socketPath?: string;
-  /** HOST:PORT to listen on (TCP); requires `token`. */
+  /** HOST:PORT to listen on (TCP, HTTPS); requires `tls` and `clientTokenSha256`. */
   listen?: string;
-  token?: string;
+  /** The serving certificate and key on TCP. */
+  tls?: { cert: string; key: string };
+  /** SHA-256 (hex) of the one bearer token accepted on TCP: the API server's kubelet-client token for this node. */
+  clientTokenSha256?: string;
 }
 
 /** An error answered as the kubelet does: a status code and a plain-text message. */
@@ -50,7 +57,7 @@ class KubeletError extends Error {
 const MAX_BUFFERED = 1 << 20; // pause the container's output while the client is this far behind
 
 export class KubeletServer {
-  private server: http.Server;
+  private server: http.Server | https.Server;
   private wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => pickProtocol([...offered]) ?? false });
   private sessions = new Set<{ close(): void }>();
   private log: Logger;
@@ -59,10 +66,14 @@ export class KubeletServer {
   constructor(private opts: KubeletServerOptions) {
     this.log = opts.logger.child({ component: 'kubelet-server' });
     const limits = listenerLimits();
-    this.server = http.createServer(serverOptions(limits), (req, res) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.handle(req, res).catch((err) => this.fail(res, err));
-    });
-    applyLimits(this.server, limits);
+    };
+    this.server =
+      opts.listen && opts.tls
+        ? https.createServer({ ...serverOptions(limits), ...opts.tls, handshakeTimeout: limits.headersTimeoutMs, ALPNProtocols: ['http/1.1'] }, handler)
+        : http.createServer(serverOptions(limits), handler);
+    applyLimits(this.server as http.Server, limits);
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy()); // Node leaves upgraded sockets without one
       this.upgrade(req, socket, head).catch((err) => {
@@ -77,7 +88,7 @@ export class KubeletServer {
   async start(): Promise<KubeletEndpoint> {
     const { socketPath, listen } = this.opts;
     if (listen) {
-      if (!this.opts.token) throw new Error('a kubelet listening on TCP needs a token');
+      if (!this.opts.tls || !this.opts.clientTokenSha256) throw new Error('a kubelet listening on TCP needs a serving certificate and the hash of the API server\'s kubelet-client token');
       const m = /^(.*):(\d+)$/.exec(listen);
       if (!m) throw new Error(`the kubelet's listen address wants HOST:PORT, got "${listen}"`);
       const host = m[1].replace(/^\[|\]$/g, '');
@@ -86,7 +97,9 @@ export class KubeletServer {
         this.server.listen(Number(m[2]), host, () => resolve());
       });
       const port = (this.server.address() as { port: number }).port;
-      this.endpoint = { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port };
+      // A wildcard address is no address to publish: the API server dials this machine's.
+      const published = host === '0.0.0.0' || host === '::' || host === '' ? (hostAddress() ?? '127.0.0.1') : host;
+      this.endpoint = { url: `https://${published.includes(':') ? `[${published}]` : published}:${port}`, port, certificateSha256: certificateSha256(this.opts.tls.cert) };
     } else if (socketPath) {
       rmSync(socketPath, { force: true });
       await new Promise<void>((resolve, reject) => {
@@ -118,9 +131,10 @@ export class KubeletServer {
 
   private authorized(req: http.IncomingMessage): boolean {
     // Decided by the listener, never by the peer's address (gone once a client resets):
-    // the unix socket is guarded by its mode, TCP always wants the token.
+    // the unix socket is guarded by its mode, TCP always wants the API server's token.
     if (!this.opts.listen) return true;
-    return this.opts.token !== undefined && bearerMatches(req.headers.authorization, this.opts.token);
+    const header = req.headers.authorization ?? '';
+    return header.startsWith('Bearer ') && sameDigest(sha256Hex(header.slice(7)), this.opts.clientTokenSha256);
   }
 
   private fail(res: http.ServerResponse, err: unknown): void {

@@ -1,6 +1,7 @@
 // The official JavaScript client (@kubernetes/client-node 1.4, the last line that
-// runs on Node 20) against `minipod daemon --listen` with its bearer token:
-// typed calls, Watch, and an informer (list + watch with resume).
+// runs on Node 20) against `minipod daemon --listen` with its bearer token, over
+// HTTPS verified against the cluster CA ($MINIPOD_HOME/ca.crt): typed calls, Watch,
+// and an informer (list + watch with resume).
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ let api: k8s.CoreV1Api;
 function kubeConfig(token: string): k8s.KubeConfig {
   const config = new k8s.KubeConfig();
   config.loadFromOptions({
-    clusters: [{ name: 'minipod', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    clusters: [{ name: 'minipod', server: `https://127.0.0.1:${port}`, caFile: join(cluster.home, 'ca.crt') }],
     users: [{ name: 'me', token }],
     contexts: [{ name: 'minipod', cluster: 'minipod', user: 'me', namespace: 'default' }],
     currentContext: 'minipod',

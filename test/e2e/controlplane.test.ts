@@ -292,7 +292,7 @@ describe.skipIf(!kubectlVersion)(`kubectl ${kubectlVersion ?? ''}`, () => {
 kind: Config
 clusters:
 - name: minipod
-  cluster: {server: "https://127.0.0.1:${port}", certificate-authority: "${join(cluster.home, 'tls.crt')}"}
+  cluster: {server: "https://127.0.0.1:${port}", certificate-authority: "${join(cluster.home, 'ca.crt')}"}
 users:
 - name: me
   user: {token: "${token}"}

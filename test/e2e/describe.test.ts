@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Event, Pod } from '../../src/api/types.js';
 import { TestCluster, watchPod } from './harness.js';
 
-const cluster = new TestCluster({ daemonArgs: ['--allow-host-path', '/tmp'] }); // its pod mounts /tmp
+const cluster = new TestCluster({ daemonArgs: ['--pod-security', 'privileged', '--allow-host-path', '/tmp'] }); // its pod mounts /tmp (hostPath: not baseline)
 beforeAll(() => cluster.start(), 30_000);
 afterAll(() => cluster.cleanup(), 60_000);
 

@@ -8,7 +8,8 @@ import type { Event, Pod } from '../../src/api/types.js';
 import { TestCluster, docker, dockerExec, dockerLogs, waitFor, watchPod } from './harness.js';
 
 // The prestop test mounts a folder under the temp dir: admission must allow it.
-const cluster = new TestCluster({ daemonArgs: ['--allow-host-path', os.tmpdir()] });
+// Privileged Pod Security: these pods use hostPath (under the allowed prefix) and hostPort.
+const cluster = new TestCluster({ daemonArgs: ['--pod-security', 'privileged', '--allow-host-path', os.tmpdir()] });
 beforeAll(() => cluster.start(), 30_000);
 afterAll(() => cluster.cleanup(), 60_000);
 

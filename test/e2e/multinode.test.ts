@@ -1,16 +1,19 @@
 // Issue 6's acceptance, end to end: two daemons on one real etcd (both serve the API;
 // one leads, the other stands by), a node agent on a second real Docker Engine, the
-// node lifecycle controller, and the failover of the scheduler.
+// node lifecycle controller, and the failover of the scheduler. The agent joins as
+// kubeadm's nodes do (issue 12): over HTTPS to a server whose CA it pins, with the
+// join token exchanged for credentials of its own; its kubelet serves TLS on TCP.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caCertHash } from '../../src/api/cert-pins.js';
 import type { Event, Node, Pod } from '../../src/api/types.js';
 import { Client } from '../../src/client/client.js';
+import { type TestEtcd, startTestEtcd, testEtcdClient } from '../test-etcd.js';
 import { BIN, ROOT, docker, runCli, waitFor, watchPod } from './harness.js';
 
 // Short clocks so that the whole file takes well under a minute.
@@ -27,7 +30,7 @@ const prefix = `/minipod-e2e-${id}`;
 const nodeOne = `mn-${id}-one`;
 const nodeTwo = `mn-${id}-two`;
 const homes = { a: tmp('a'), b: tmp('b'), agent: tmp('agent') };
-let etcdUrl = '';
+let etcd: TestEtcd | undefined;
 let docker2Host = '';
 let docker2: Docker;
 let ports = { a: 0, b: 0 };
@@ -40,7 +43,9 @@ function tmp(name: string) {
 }
 
 const env = (home: string): NodeJS.ProcessEnv => ({ ...process.env, ...TIMING_ENV, MINIPOD_HOME: home, NO_COLOR: '1' });
-const store = () => `etcd://${new URL(etcdUrl).host}${prefix}`;
+// etcd wants a client certificate: daemon A is given the files as flags, daemon B as MINIPOD_ETCD_* variables.
+const store = () => `etcds://${etcd!.host}${prefix}`;
+const etcdFlags = () => ['--etcd-cafile', etcd!.caFile, '--etcd-certfile', etcd!.certFile, '--etcd-keyfile', etcd!.keyFile];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,8 +58,8 @@ function freePort(): Promise<number> {
   });
 }
 
-function launch(name: string, args: string[], home: string) {
-  const child = spawn(process.execPath, [BIN, ...args], { env: env(home), cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+function launch(name: string, args: string[], home: string, extraEnv: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...env(home), ...extraEnv }, cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   const p = { child, stderr: '' };
   child.stderr!.on('data', (d) => (p.stderr += d));
   procs.set(name, p);
@@ -69,9 +74,10 @@ async function kill(name: string, signal: NodeJS.Signals) {
   await exited;
 }
 
+const caHash = () => caCertHash(readFileSync(join(homes.a, 'ca.crt'), 'utf8'));
 const startAgent = () =>
-  launch('agent', ['node', 'join', '--server', `http://127.0.0.1:${ports.b}`, '--token-file', join(homes.a, 'token'), '--name', nodeTwo,
-    '--node-labels', 'minipod.io/node=two', '--docker-host', docker2Host], homes.agent);
+  launch('agent', ['node', 'join', '--server', `https://127.0.0.1:${ports.b}`, '--token-file', join(homes.a, 'join-token'), '--ca-cert-hash', caHash(), '--name', nodeTwo,
+    '--node-labels', 'minipod.io/node=two', '--docker-host', docker2Host, '--kubelet-listen', '127.0.0.1:0'], homes.agent);
 
 /** Resolves once `pred` holds for the node, following the API's watch. */
 async function watchNode(client: Client, name: string, pred: (n: Node) => boolean, timeoutMs: number, what: string): Promise<Node> {
@@ -124,7 +130,7 @@ function nodeColumn(table: string): Map<string, string> {
 }
 
 beforeAll(async () => {
-  etcdUrl = execFileSync('bash', [join(ROOT, 'scripts/start-etcd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  etcd = startTestEtcd();
   docker2Host = execFileSync('bash', [join(ROOT, 'scripts/start-second-docker.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   docker2 = new Docker({ socketPath: docker2Host.replace(/^unix:\/\//, '') });
   ports = { a: await freePort(), b: await freePort() };
@@ -132,13 +138,14 @@ beforeAll(async () => {
   clientB = new Client({ socketPath: join(homes.b, 'minipod.sock') });
 
   // Daemon A: API server, controllers and a kubelet on the main engine. It starts first, so it leads.
-  const a = launch('a', ['daemon', '--store', store(), '--listen', `127.0.0.1:${ports.a}`, '--node-name', nodeOne], homes.a);
+  const a = launch('a', ['daemon', '--store', store(), ...etcdFlags(), '--listen', `127.0.0.1:${ports.a}`, '--node-name', nodeOne], homes.a);
   await waitFor(async () => {
     if (a.child.exitCode !== null) throw new Error(`daemon exited: ${a.stderr}`);
     return ready(await clientA.getNode(nodeOne)) === 'True';
   }, 20_000, 'daemon A and its node');
-  // Daemon B: a second API server on the same etcd, no kubelet, the same token.
-  const b = launch('b', ['daemon', '--store', store(), '--no-kubelet', '--listen', `127.0.0.1:${ports.b}`, '--token-file', join(homes.a, 'token')], homes.b);
+  // Daemon B: a second API server on the same etcd, no kubelet, the same tokens and cluster CA.
+  for (const f of ['ca.crt', 'ca.key', 'join-token']) copyFileSync(join(homes.a, f), join(homes.b, f));
+  const b = launch('b', ['daemon', '--store', store(), '--no-kubelet', '--listen', `127.0.0.1:${ports.b}`, '--token-file', join(homes.a, 'token')], homes.b, etcd.env);
   await waitFor(async () => {
     if (b.child.exitCode !== null) throw new Error(`daemon exited: ${b.stderr}`);
     return (await clientB.listNodes()).items.length > 0;
@@ -161,10 +168,10 @@ afterAll(async () => {
     for (const c of leftovers) await engine.getContainer(c.Id).remove({ force: true }).catch(() => {});
   }
   if (docker2Host) execFileSync('bash', [join(ROOT, 'scripts/start-second-docker.sh'), 'stop'], { stdio: 'inherit' });
-  if (etcdUrl) {
-    const etcd = new Etcd3({ hosts: etcdUrl });
-    await etcd.delete().prefix(prefix + '/').catch(() => {});
-    etcd.close();
+  if (etcd) {
+    const client = testEtcdClient(etcd);
+    await client.delete().prefix(prefix + '/').catch(() => {});
+    client.close();
   }
   for (const h of Object.values(homes)) rmSync(h, { recursive: true, force: true });
 }, 60_000);

@@ -1,19 +1,27 @@
 // Security defaults (issue 7, item 6): private state, a loopback TCP listener
-// that wants the token, admission of privileged containers and hostPath, and
+// that wants the token, admission (Pod Security at baseline by default, and the
+// hostPath allow-list that holds even where Pod Security is privileged), and
 // names that can never reach a shell or a path.
-import { statSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerMatches } from '../../src/api/bearer.js';
 import { underPrefix } from '../../src/apiserver/admission.js';
-import { TestCluster } from '../e2e/harness.js';
+import { TestCluster, runCli } from '../e2e/harness.js';
 
 const PORT = 20000 + Math.floor(Math.random() * 20000);
+// The allowed hostPath prefix, with a way out that must stay shut: link -> /
+const data = mkdtempSync(join(os.tmpdir(), 'minipod-data-'));
+mkdirSync(join(data, 'app'));
+symlinkSync('/', join(data, 'link'));
 const strict = new TestCluster({ daemonArgs: ['--listen', String(PORT)] });
-const lenient = new TestCluster({ daemonArgs: ['--allow-privileged', '--allow-host-path', '/srv/minipod-data'] });
+const lenient = new TestCluster({ daemonArgs: ['--pod-security', 'privileged', '--allow-host-path', data] });
 beforeAll(() => Promise.all([strict.start(), lenient.start()]), 60_000);
-afterAll(() => Promise.all([strict.cleanup(), lenient.cleanup()]), 60_000);
+afterAll(async () => {
+  await Promise.all([strict.cleanup(), lenient.cleanup()]);
+  rmSync(data, { recursive: true, force: true });
+}, 60_000);
 
 const pod = (name: string, extra = '', container = '') => `apiVersion: v1
 kind: Pod
@@ -64,28 +72,46 @@ describe('the TCP listener', () => {
 });
 
 describe('admission', () => {
-  it('refuses privileged containers and added capabilities unless --allow-privileged', async () => {
-    for (const [name, sc] of [
-      ['priv', 'securityContext: {privileged: true}'],
-      ['caps', 'securityContext: {capabilities: {add: [NET_ADMIN]}}'],
+  it('refuses privileged containers and added capabilities under the default Pod Security level, baseline', async () => {
+    for (const [name, sc, why] of [
+      ['priv', 'securityContext: {privileged: true}', 'privileged (container "main" must not set securityContext.privileged=true)'],
+      ['caps', 'securityContext: {capabilities: {add: [NET_ADMIN]}}', 'non-default capabilities (container "main" must not include "NET_ADMIN" in securityContext.capabilities.add)'],
     ]) {
       const res = await strict.mp(['apply', '-f', '-'], pod(name, '', sc));
-      expect(res.code).toBe(1);
-      expect(res.stderr).toMatch(new RegExp(`^Error from server \\(Forbidden\\): pods "${name}" is forbidden: containers "main": .*--allow-privileged`));
+      expect(res).toMatchObject({ code: 1, stdout: '', stderr: `Error from server (Forbidden): pods "${name}" is forbidden: violates PodSecurity "baseline:latest": ${why}\n` });
       expect((await lenient.mp(['apply', '-f', '-'], pod(name, '', sc))).code).toBe(0);
     }
     expect((await strict.client.listPods('default')).items).toEqual([]);
   });
 
-  it('refuses hostPath outside the allowed prefixes, with no way out through ..', async () => {
-    const vol = (path: string) => `volumes: [{name: h, hostPath: {path: ${path}}}]`;
-    const denied = await strict.mp(['apply', '-f', '-'], pod('host-etc', vol('/etc')));
+  it('answers --allow-privileged, now gone, with what replaced it', async () => {
+    const home = mkdtempSync(join(os.tmpdir(), 'minipod-gone-'));
+    try {
+      for (const args of [['daemon', '--allow-privileged'], ['daemon', 'start', '--allow-privileged']]) {
+        const res = await runCli(args, { ...strict.env, MINIPOD_HOME: home });
+        expect(res.code).toBe(1);
+        expect(res.stderr).toMatch(/^error: --allow-privileged was removed: .* --pod-security privileged, or label one namespace: minipod label namespace NS pod-security.kubernetes.io\/enforce=privileged --overwrite\n$/);
+      }
+      const bad = await runCli(['daemon', '--pod-security', 'lenient'], { ...strict.env, MINIPOD_HOME: home });
+      expect(bad.stderr).toBe('error: invalid --pod-security "lenient": must be one of privileged, baseline, restricted\n');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses hostPath outside the allowed prefixes, even where Pod Security allows it, with no way out through .. or a symlink', async () => {
+    const vol = (path: string) => `volumes: [{name: h, hostPath: {path: ${JSON.stringify(path)}}}]`;
+    const baseline = await strict.mp(['apply', '-f', '-'], pod('host-etc', vol('/etc')));
+    expect(baseline.stderr).toBe('Error from server (Forbidden): pods "host-etc" is forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "h")\n');
+    const denied = await lenient.mp(['apply', '-f', '-'], pod('host-etc', vol('/etc')));
     expect(denied.code).toBe(1);
-    expect(denied.stderr).toContain('volume "h": hostPath "/etc" is not allowed (none allowed; start the daemon with --allow-host-path PREFIX)');
-    const escape = await lenient.mp(['apply', '-f', '-'], pod('host-escape', vol('/srv/minipod-data/../../etc')));
-    expect(escape.code).toBe(1);
-    expect(escape.stderr).toContain('is not allowed (allowed: /srv/minipod-data;');
-    expect((await lenient.mp(['apply', '-f', '-'], pod('host-ok', vol('/srv/minipod-data/app'), ''))).code).toBe(0);
+    expect(denied.stderr).toBe(`Error from server (Forbidden): pods "host-etc" is forbidden: volume "h": hostPath "/etc" is not allowed (allowed: ${data}; start the daemon with --allow-host-path PREFIX)\n`);
+    for (const [name, path] of [['host-escape', `${data}/../../etc`], ['host-link', `${data}/link`], ['host-link-etc', `${data}/link/etc`]]) {
+      const res = await lenient.mp(['apply', '-f', '-'], pod(name, vol(path)));
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(`is not allowed (allowed: ${data};`);
+    }
+    expect((await lenient.mp(['apply', '-f', '-'], pod('host-ok', vol(`${data}/app`), ''))).code).toBe(0);
     expect(underPrefix('/srv/minipod-data-other', '/srv/minipod-data')).toBe(false);
   });
 });

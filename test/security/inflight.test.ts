@@ -1,14 +1,16 @@
 // One client may hold only so many watches and streams (exec, attach,
 // port-forward) at once; the next is answered 429 "Too many requests, please try
 // again later." with Retry-After, and a slot frees when one of them closes.
-import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KUBELET_ENDPOINT_ANNOTATION } from '../../src/api/kubelet-endpoint.js';
+import { certificateSha256 } from '../../src/api/cert-pins.js';
+import { KUBELET_ENDPOINT_ANNOTATION, KUBELET_SERVING_CERT_ANNOTATION } from '../../src/api/kubelet-endpoint.js';
+import { selfSignedServingCertificate } from '../../src/api/pki.js';
 import { MAX_PER_CLIENT } from '../../src/apiserver/inflight.js';
 import { closeStreamTunnels } from '../../src/apiserver/proxy.js';
 import { Registry } from '../../src/apiserver/registry.js';
@@ -22,8 +24,9 @@ const socketPath = join(dir, 'api.sock');
 const store = new SqliteStore(join(dir, 'store.db'));
 const api = createApiServer({ registry: new Registry(store), logger: pino({ level: 'silent' }) });
 const client = new Client({ socketPath });
-// A kubelet that accepts every exec upgrade and keeps it open.
-const kubelet = http.createServer();
+// A kubelet that accepts every exec upgrade and keeps it open (over HTTPS, with the certificate its Node pins).
+const serving = await selfSignedServingCertificate(['127.0.0.1'], 'system:node:n');
+const kubelet = https.createServer(serving);
 kubelet.on('upgrade', (_req, socket: net.Socket) => {
   socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\n\r\n');
   socket.on('error', () => {});
@@ -37,7 +40,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => api.listen(socketPath, r));
   await new Promise<void>((r) => kubelet.listen(0, '127.0.0.1', r));
   const port = (kubelet.address() as net.AddressInfo).port;
-  await client.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n', annotations: { [KUBELET_ENDPOINT_ANNOTATION]: `http://127.0.0.1:${port}` } } });
+  await client.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n', annotations: { [KUBELET_ENDPOINT_ANNOTATION]: `https://127.0.0.1:${port}`, [KUBELET_SERVING_CERT_ANNOTATION]: certificateSha256(serving.cert) } } });
   await client.request('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { nodeName: 'n', containers: [{ name: 'c', image: 'busybox:1.36' }] } });
 });
 afterAll(async () => {

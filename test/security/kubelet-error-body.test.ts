@@ -1,14 +1,17 @@
 // A kubelet's error answer is relayed to the client: a hostile or broken node may
 // make it endless. The API server reads at most 16 KiB of it, for pods/log and
-// for a refused exec upgrade alike.
-import http from 'node:http';
+// for a refused exec upgrade alike. (The kubelet serves HTTPS with the certificate
+// its Node pins, as the API server reaches a kubelet on TCP no other way.)
+import https from 'node:https';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KUBELET_ENDPOINT_ANNOTATION } from '../../src/api/kubelet-endpoint.js';
+import { certificateSha256 } from '../../src/api/cert-pins.js';
+import { KUBELET_ENDPOINT_ANNOTATION, KUBELET_SERVING_CERT_ANNOTATION } from '../../src/api/kubelet-endpoint.js';
+import { selfSignedServingCertificate } from '../../src/api/pki.js';
 import { MAX_ERROR_BODY_BYTES } from '../../src/apiserver/proxy.js';
 import { Registry } from '../../src/apiserver/registry.js';
 import { createApiServer } from '../../src/apiserver/server.js';
@@ -21,7 +24,8 @@ const api = createApiServer({ registry: new Registry(store), logger: pino({ leve
 const client = new Client({ socketPath: join(dir, 'api.sock') });
 let sent = 0;
 // A kubelet that answers every request with an error body that never ends.
-const kubelet = http.createServer((_req, res) => {
+const serving = await selfSignedServingCertificate(['127.0.0.1'], 'system:node:flood');
+const kubelet = https.createServer(serving, (_req, res) => {
   res.writeHead(500, { 'Content-Type': 'text/plain' });
   const chunk = Buffer.alloc(64 * 1024, 'x');
   const pump = () => {
@@ -35,7 +39,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => api.listen(join(dir, 'api.sock'), r));
   await new Promise<void>((r) => kubelet.listen(0, '127.0.0.1', r));
   const port = (kubelet.address() as net.AddressInfo).port;
-  await client.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'flood', annotations: { [KUBELET_ENDPOINT_ANNOTATION]: `http://127.0.0.1:${port}` } } });
+  await client.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'flood', annotations: { [KUBELET_ENDPOINT_ANNOTATION]: `https://127.0.0.1:${port}`, [KUBELET_SERVING_CERT_ANNOTATION]: certificateSha256(serving.cert) } } });
   await client.request('POST', '/api/v1/namespaces/default/pods', {
     apiVersion: 'v1',
     kind: 'Pod',

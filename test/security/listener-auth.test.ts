@@ -3,8 +3,10 @@
 // the connection with SO_LINGER 0 so that the peer's address is gone before the
 // request is read) once let a request without a token through on TCP. Every route
 // family is tried with it, over HTTP and TLS, and with a half-closed client; slow
-// and idle clients are cut off at the headers deadline while /healthz answers.
+// and idle clients are cut off at the headers deadline while /healthz answers. The
+// kubelet's TCP endpoint speaks TLS only, and is tried the same way inside TLS.
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '../../src/client/client.js';
 import type { DockerRuntime } from '../../src/runtime/docker.js';
 import { KubeletServer } from '../../src/kubelet/server.js';
+import { sha256Hex } from '../../src/api/cert-pins.js';
+import { selfSignedServingCertificate } from '../../src/api/pki.js';
 import { TestCluster, waitFor, watchPod } from '../e2e/harness.js';
 
 const HEADERS_TIMEOUT_MS = 1500;
@@ -159,16 +163,18 @@ describe("the kubelet's TCP endpoint", () => {
   // Authentication comes first: a runtime or client touched at all is a request done.
   const touched: string[] = [];
   const spy = <T extends object>(what: string) => new Proxy({} as T, { get: (_t, key) => (touched.push(`${what}.${String(key)}`), () => Promise.reject(new Error('touched'))) });
-  const kubelet = new KubeletServer({
-    nodeName: 'n1',
-    client: spy<Client>('client'),
-    runtime: spy<DockerRuntime>('runtime'),
-    logger: pino({ level: 'silent' }),
-    listen: '127.0.0.1:0',
-    token: 'the-token',
-  });
+  let kubelet: KubeletServer;
   let port = 0;
   beforeAll(async () => {
+    kubelet = new KubeletServer({
+      nodeName: 'n1',
+      client: spy<Client>('client'),
+      runtime: spy<DockerRuntime>('runtime'),
+      logger: pino({ level: 'silent' }),
+      listen: '127.0.0.1:0',
+      tls: await selfSignedServingCertificate(['127.0.0.1'], 'system:node:n1'),
+      clientTokenSha256: sha256Hex('the-token'),
+    });
     port = (await kubelet.start()).port;
   });
   afterAll(() => kubelet.stop());
@@ -184,16 +190,47 @@ describe("the kubelet's TCP endpoint", () => {
       const raw = net.connect(port, '127.0.0.1');
       raw.on('error', () => {});
       await new Promise((r) => raw.once('connect', r));
-      raw.write(request, () => raw.resetAndDestroy());
+      const secure = tls.connect({ socket: raw, rejectUnauthorized: false });
+      secure.on('error', () => {});
+      await new Promise((r) => secure.once('secureConnect', r));
+      secure.write(request, () => raw.resetAndDestroy());
       await new Promise((r) => raw.once('close', r));
-      const s = net.connect(port, '127.0.0.1');
+      const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
       let answer = '';
       s.on('data', (d) => (answer += d));
       s.on('error', () => {});
+      await new Promise((r) => s.once('secureConnect', r));
       s.end(request);
       await new Promise((r) => s.once('close', r));
       expect(answer).toMatch(/^HTTP\/1\.1 401 /);
     }
     expect(touched).toEqual([]);
+  });
+
+  it('speaks no plain HTTP', async () => {
+    const s = net.connect(port, '127.0.0.1');
+    let answer = '';
+    s.on('data', (d) => (answer += d));
+    s.on('error', () => {});
+    s.end(requests[0]);
+    await new Promise((r) => s.once('close', r));
+    expect(answer).not.toMatch(/^HTTP\//);
+    expect(touched).toEqual([]);
+  });
+
+  it("lets the API server's kubelet-client token through, and no other", async () => {
+    const get = (token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = https.get({ host: '127.0.0.1', port, path: '/containerLogs/default/victim/c', rejectUnauthorized: false, agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+      });
+    expect(await get('the-token-')).toBe(401);
+    expect(await get(sha256Hex('the-token'))).toBe(401); // the hash the node keeps is no credential
+    expect(touched).toEqual([]);
+    await get('the-token');
+    expect(touched.length).toBeGreaterThan(0);
   });
 });

@@ -31,8 +31,11 @@ describe('the home folder', () => {
     }
     try {
       expect(mode(cluster.home)).toBe(0o700);
+      // The pid file comes a moment after the node registers.
+      await waitFor(() => existsSync(join(cluster.home, 'daemon.pid')), 10_000, 'the pid file');
       const files = readdirSync(cluster.home).filter((f) => statSync(join(cluster.home, f)).isFile() || statSync(join(cluster.home, f)).isSocket());
-      for (const f of ['token', 'daemon.log', 'daemon.pid', 'store.db', 'tls.key', 'tls.crt', 'daemon.lock', 'minipod.sock']) expect(files).toContain(f);
+      const expected = ['token', 'join-token', 'daemon.log', 'daemon.pid', 'store.db', 'ca.key', 'ca.crt', 'tls.key', 'tls.crt', 'daemon.lock', 'minipod.sock'];
+      for (const f of expected) expect(files).toContain(f);
       for (const f of files) expect([f, mode(join(cluster.home, f))]).toEqual([f, 0o600]);
     } finally {
       await cluster.stopDaemon();

@@ -72,11 +72,14 @@ describe('exec exit status (remotecommand v4/v5 error channel)', () => {
 describe('kubeletTarget', () => {
   const node = (annotations: Record<string, string>, status: object = {}) =>
     ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n', annotations }, spec: {}, status }) as unknown as Node;
-  it('reads the annotation, else InternalIP and daemonEndpoints', () => {
+  it('reads the annotation, else InternalIP and daemonEndpoints; on TCP, with the serving certificate pin', () => {
+    const pin = { 'minipod.io/kubelet-serving-cert-sha256': 'ab'.repeat(32) };
     expect(kubeletTarget(node({ 'minipod.io/kubelet-endpoint': 'unix:///tmp/k.sock' }))).toEqual({ url: 'unix:///tmp/k.sock', socketPath: '/tmp/k.sock' });
-    expect(kubeletTarget(node({ 'minipod.io/kubelet-endpoint': 'http://10.1.2.3:10250' }))).toMatchObject({ host: '10.1.2.3', port: 10250 });
-    const fallback = node({}, { addresses: [{ type: 'InternalIP', address: '10.0.0.9' }], daemonEndpoints: { kubeletEndpoint: { Port: 10250 } } });
-    expect(kubeletTarget(fallback)).toEqual({ url: 'http://10.0.0.9:10250', host: '10.0.0.9', port: 10250 });
+    expect(kubeletTarget(node({ 'minipod.io/kubelet-endpoint': 'https://10.1.2.3:10250', ...pin }))).toEqual({ url: 'https://10.1.2.3:10250', host: '10.1.2.3', port: 10250, certificateSha256: 'ab'.repeat(32) });
+    // Plain HTTP is read, and marked: the API server refuses to use it.
+    expect(kubeletTarget(node({ 'minipod.io/kubelet-endpoint': 'http://10.1.2.3:10250' }))).toMatchObject({ host: '10.1.2.3', port: 10250, plainHttp: true });
+    const fallback = node(pin, { addresses: [{ type: 'InternalIP', address: '10.0.0.9' }], daemonEndpoints: { kubeletEndpoint: { Port: 10250 } } });
+    expect(kubeletTarget(fallback)).toEqual({ url: 'https://10.0.0.9:10250', host: '10.0.0.9', port: 10250, certificateSha256: 'ab'.repeat(32) });
     expect(kubeletTarget(node({}))).toBeUndefined();
   });
 });

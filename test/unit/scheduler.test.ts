@@ -18,7 +18,8 @@ let stop: () => Promise<void>;
 beforeEach(async () => {
   const dir = mkdtempSync(join(os.tmpdir(), 'minipod-sched-'));
   const store = new SqliteStore(join(dir, 'store.db'));
-  const server = createApiServer({ registry: new Registry(store), logger: pino({ level: 'silent' }) });
+  // Pod Security at privileged: these pods ask for host ports, which the scheduler must keep apart.
+  const server = createApiServer({ registry: new Registry(store, { podSecurity: 'privileged', allowHostPaths: [] }), logger: pino({ level: 'silent' }) });
   const socket = join(dir, 'api.sock');
   await new Promise<void>((resolve) => server.listen(socket, resolve));
   client = new Client({ socketPath: socket });

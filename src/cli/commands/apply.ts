@@ -9,7 +9,7 @@ import { UsageError } from '../output.js';
 import type { WaitFor } from '../wait.js';
 
 export interface ApplyOptions {
-  filename: string[];
+  filename?: string[];
   dryRun?: string;
   namespace?: string;
   wait?: string | boolean;
@@ -22,7 +22,7 @@ export async function apply(opts: ApplyOptions): Promise<void> {
   if (!['none', 'client', 'server'].includes(dryRun)) {
     throw new UsageError(`Invalid dry-run value (${dryRun}). Must be "none", "server", or "client".`);
   }
-  const pods = await readManifests(opts.filename);
+  const pods = await readManifests(opts.filename ?? []); // `create` without -f: kubectl's "must specify one of -f and -k"
   for (const { pod } of pods) {
     if (opts.namespace && pod.metadata.namespace && pod.metadata.namespace !== opts.namespace) {
       throw new UsageError(

@@ -2,14 +2,16 @@
 // Whether a daemon runs is the daemon's lock on its home (src/daemon/lock.ts); the
 // pid file that the daemon writes only says which process to signal.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../../client/client.js';
 import { defaultNodeName, minipodHome, paths } from '../../config.js';
 import { UsageError } from '../output.js';
 import { acquireDaemonLock, daemonLockHeld } from '../../daemon/lock.js';
+import { type EtcdTls, type EtcdTlsFlags, etcdCredentials, etcdTlsFiles } from '../../store/etcd-tls.js';
 
-export interface DaemonFlags {
+export interface DaemonFlags extends EtcdTlsFlags {
   nodeName?: string;
   nodeLabels?: string;
   kubelet?: boolean;
@@ -19,8 +21,35 @@ export interface DaemonFlags {
   store?: string;
   leaderElectLeaseDuration?: string;
   nodeMonitorGracePeriod?: string;
-  allowPrivileged?: boolean;
+  podSecurity?: string;
   allowHostPath?: string[];
+  /** Removed: refused with a pointer to Pod Security. */
+  allowPrivileged?: boolean;
+}
+
+/** The --pod-security level; --allow-privileged is gone, and says what replaced it. */
+function podSecurityLevel(flags: DaemonFlags): 'privileged' | 'baseline' | 'restricted' {
+  if (flags.allowPrivileged) {
+    throw new UsageError(
+      '--allow-privileged was removed: Pod Security Admission decides what pods may ask of the node. Start the daemon with --pod-security privileged, or label one namespace: minipod label namespace NS pod-security.kubernetes.io/enforce=privileged --overwrite',
+    );
+  }
+  const level = flags.podSecurity ?? 'baseline';
+  if (level !== 'privileged' && level !== 'baseline' && level !== 'restricted') {
+    throw new UsageError(`invalid --pod-security "${level}": must be one of privileged, baseline, restricted`);
+  }
+  return level;
+}
+
+/** The --etcd-* files (or MINIPOD_ETCD_* variables), read now: a wrong one is named before the daemon starts. */
+function etcdTls(flags: DaemonFlags): EtcdTls | undefined {
+  try {
+    const tls = etcdTlsFiles(flags.store, flags);
+    etcdCredentials(tls);
+    return tls;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** A duration flag, else its environment variable, else undefined (the default). */
@@ -44,6 +73,8 @@ export function parseKeyValues(text: string | undefined, flag: string): Record<s
 }
 
 export async function runForeground(flags: DaemonFlags): Promise<void> {
+  const podSecurity = podSecurityLevel(flags);
+  const tls = etcdTls(flags);
   const { runDaemon } = await import('../../daemon/daemon.js');
   mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
   const lock = acquireDaemonLock(minipodHome());
@@ -55,9 +86,10 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
     dockerHost: flags.dockerHost,
     listen: flags.listen,
     tokenFile: flags.tokenFile,
-    allowPrivileged: flags.allowPrivileged,
+    podSecurity,
     allowHostPaths: flags.allowHostPath,
     store: flags.store,
+    etcdTls: tls,
     leaseDurationMs: await durationMs(flags.leaderElectLeaseDuration, 'MINIPOD_LEADER_ELECT_LEASE_DURATION', '--leader-elect-lease-duration'),
     nodeMonitorGracePeriodMs: await durationMs(flags.nodeMonitorGracePeriod, 'MINIPOD_NODE_MONITOR_GRACE_PERIOD', '--node-monitor-grace-period'),
   });
@@ -80,6 +112,40 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
     daemon.logger.error({ err }, 'unhandled rejection');
   });
   console.error(`minipod daemon running: socket ${paths.socket()}, log ${paths.logFile()}`);
+  if (daemon.join) console.error(joinHint(daemon.join.server, daemon.join.caCertHash));
+}
+
+/** What `minipod daemon` prints for the nodes to come, as `kubeadm init` does. */
+function joinHint(server: string, hash: string): string {
+  return (
+    `API server on ${server}, cluster CA ${caFile()} (public key ${hash}). On another machine, with a copy of ${paths.joinToken()}:\n` +
+    `  minipod node join --server ${server} --token-file ./join-token --ca-cert-hash ${hash} --name NODE`
+  );
+}
+
+const caFile = () => join(minipodHome(), 'ca.crt');
+
+/** `minipod daemon ca-hash`: the cluster CA's public key hash, for `node join --ca-cert-hash`. */
+export async function caHash(): Promise<void> {
+  if (!existsSync(caFile())) throw new UsageError(`there is no cluster CA in ${minipodHome()} yet: it is made when the daemon first starts with --listen`);
+  const { caCertHash } = await import('../../api/cert-pins.js');
+  console.log(caCertHash(readFileSync(caFile(), 'utf8')));
+}
+
+/** `minipod daemon rotate-certs [--ca]`: a new serving certificate (and, with --ca, a new cluster CA). */
+export async function rotateCerts(opts: { ca?: boolean }): Promise<void> {
+  mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
+  const { rotateCertificates } = await import('../../api/pki.js');
+  const { caCertHash } = await import('../../api/cert-pins.js');
+  const { hosts, caCert } = await rotateCertificates(minipodHome(), { ca: opts.ca });
+  console.log(`serving certificate ${join(minipodHome(), 'tls.crt')} issued for ${hosts.join(', ')}${running() ? ' (the running daemon serves it from its next connection)' : ''}`);
+  if (opts.ca) {
+    console.log(`new cluster CA ${caFile()}, public key ${caCertHash(caCert)}`);
+    console.log(
+      'Every node that joined before trusts the old CA and will refuse this API server: join each again with the new --ca-cert-hash (and a join token). ' +
+        `kubectl must trust the new ${caFile()}; other control-plane daemons need a copy of ca.crt and ca.key.`,
+    );
+  }
 }
 
 function readPid(): number | undefined {
@@ -117,6 +183,8 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number):
 }
 
 export async function start(flags: DaemonFlags): Promise<void> {
+  const podSecurity = podSecurityLevel(flags);
+  etcdTls(flags); // checked here too: the child's error would only reach its log
   if (running()) {
     console.log(`minipod daemon is already running${pidNote()}`);
     return;
@@ -130,11 +198,15 @@ export async function start(flags: DaemonFlags): Promise<void> {
   if (flags.dockerHost) args.push('--docker-host', flags.dockerHost);
   if (flags.listen) args.push('--listen', flags.listen);
   if (flags.tokenFile) args.push('--token-file', flags.tokenFile);
-  if (flags.allowPrivileged) args.push('--allow-privileged');
+  args.push('--pod-security', podSecurity);
   for (const prefix of flags.allowHostPath ?? []) args.push('--allow-host-path', prefix);
   if (flags.store) args.push('--store', flags.store);
+  if (flags.etcdCafile) args.push('--etcd-cafile', flags.etcdCafile);
+  if (flags.etcdCertfile) args.push('--etcd-certfile', flags.etcdCertfile);
+  if (flags.etcdKeyfile) args.push('--etcd-keyfile', flags.etcdKeyfile);
   if (flags.leaderElectLeaseDuration) args.push('--leader-elect-lease-duration', flags.leaderElectLeaseDuration);
   if (flags.nodeMonitorGracePeriod) args.push('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
+  const logStart = existsSync(paths.logFile()) ? statSync(paths.logFile()).size : 0;
   const out = openSync(paths.logFile(), 'a');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: process.env });
   child.unref();
@@ -142,9 +214,27 @@ export async function start(flags: DaemonFlags): Promise<void> {
   child.on('exit', () => (exited = true));
   const ok = await until(async () => exited || (await healthy()), 30_000);
   if (!ok || exited) {
-    throw new UsageError(`the minipod daemon did not start; see ${paths.logFile()}`);
+    throw new UsageError(`the minipod daemon did not start${childError(logStart)}; see ${paths.logFile()}`);
   }
   console.log(`minipod daemon started (pid ${child.pid}), socket ${paths.socket()}`);
+  if (flags.listen && existsSync(caFile())) {
+    const { caCertHash } = await import('../../api/cert-pins.js');
+    const m = /^(?:(.*):)?(\d+)$/.exec(flags.listen);
+    const host = (m?.[1] ?? '').replace(/^\[|\]$/g, '') || '127.0.0.1';
+    const shown = host === '0.0.0.0' || host === '::' ? 'HOST' : host.includes(':') ? `[${host}]` : host;
+    console.log(joinHint(`https://${shown}:${m?.[2]}`, caCertHash(readFileSync(caFile(), 'utf8'))));
+  }
+}
+
+/** The child's own "error: …" line (e.g. etcd refused it), from what it added to the log. */
+function childError(from: number): string {
+  try {
+    const added = readFileSync(paths.logFile()).subarray(from).toString('utf8');
+    const line = added.split('\n').reverse().find((l) => l.startsWith('error: '));
+    return line ? `: ${line.slice('error: '.length)}` : '';
+  } catch {
+    return '';
+  }
 }
 
 export async function stop(): Promise<void> {

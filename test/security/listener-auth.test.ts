@@ -133,7 +133,9 @@ describe('the API server on TCP', () => {
     }
     try {
       await Promise.all(idle.map((s) => new Promise((r) => (s.readyState === 'open' ? r(null) : s.once('connect', r)))));
-      expect(await healthzMs()).toBeLessThan(100);
+      const ms = await healthzMs();
+      console.log(`listener: /healthz median ${ms.toFixed(1)} ms beside 1,000 idle connections`);
+      expect(ms).toBeLessThan(100);
       await waitFor(async () => (await Promise.race([Promise.all(closed).then(() => true), new Promise((r) => setTimeout(() => r(false), 200))])), HEADERS_TIMEOUT_MS * 6, 'the idle connections to be closed');
     } finally {
       for (const s of idle) s.destroy();

@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // Files that load Docker itself heavily (100 real pods; restarting, crashing and
-// freezing a private dockerd) run last and one at a time, so that their load does not
-// distort the timing checks of the other files, nor each other.
-const HEAVY = ['test/reliability/load.test.ts', 'test/reliability/dockerd-faults.test.ts'];
+// freezing a private dockerd; two daemons with 40 pods killed and restarted, about a
+// minute) run last and one at a time, so that their load does not distort the timing
+// checks of the other files, nor each other.
+const HEAVY = ['test/reliability/load.test.ts', 'test/reliability/dockerd-faults.test.ts', 'test/reliability/two-daemons.test.ts'];
 
 export default defineConfig({
   test: {

@@ -227,6 +227,17 @@ export class Client {
     return this.request('PUT', resourcePath('nodes', undefined, node.metadata.name, 'status'), node);
   }
 
+  /**
+   * The cluster's identity: the uid of its kube-system Namespace, made once with
+   * the store (what kubectl users know as the cluster id). Daemons sharing one
+   * etcd store see the same one.
+   */
+  async clusterUid(): Promise<string> {
+    const ns = await this.request<{ metadata?: { uid?: string } }>('GET', resourcePath('namespaces', undefined, 'kube-system'));
+    if (!ns?.metadata?.uid) throw new Error('the API server answered the kube-system namespace without a uid');
+    return ns.metadata.uid;
+  }
+
   // --- events
   createEvent(namespace: string, ev: Event): Promise<Event> {
     return this.request('POST', resourcePath('events', namespace), ev);

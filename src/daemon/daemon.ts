@@ -22,6 +22,8 @@ import { ControllerManager } from '../controllers/manager.js';
 import { openStore } from '../store/open.js';
 import type { EtcdTls } from '../store/etcd-tls.js';
 import { securePrivateState } from './private-state.js';
+import { daemonLockFile } from './lock.js';
+import { removeDaemonStatus, writeDaemonStatus } from './status-file.js';
 
 export interface DaemonOptions {
   nodeName: string;
@@ -47,7 +49,8 @@ export interface DaemonOptions {
 }
 
 export interface RunningDaemon {
-  stop(): Promise<void>;
+  /** Stops; answers how many pods keep running (the next start adopts them). */
+  stop(): Promise<{ podsRunning: number }>;
   logger: Logger;
   /** With --listen: what a node needs to join (see `minipod node join`). */
   join?: { server: string; caCertHash: string; joinTokenFile: string };
@@ -118,32 +121,59 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   });
   await controllers.start();
   let kubelet: Kubelet | undefined;
+  let docker: string | undefined;
+  const shutdown = async (): Promise<{ podsRunning: number }> => {
+    if (certCheck) clearInterval(certCheck);
+    // Pods keep running: a restarted daemon adopts them. The containers of pods already deleted go first.
+    const { podsRunning } = (await kubelet?.stop()) ?? { podsRunning: 0 };
+    await controllers.stop(); // releases the lease: a standby takes over at once
+    client.close();
+    closeStreamTunnels(); // exec sessions are upgraded sockets that server.close() would wait for
+    for (const s of [server, tcp]) {
+      if (!s) continue;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    }
+    await store.close();
+    rmSync(paths.socket(), { force: true });
+    removeDaemonStatus();
+    return { podsRunning };
+  };
   if (opts.kubelet) {
     const runtime = new DockerRuntime(opts.nodeName, opts.dockerHost);
-    kubelet = new Kubelet({ nodeName: opts.nodeName, nodeLabels: opts.nodeLabels, client, runtime, logger, podsDir: paths.podsDir(), server: { socketPath: paths.kubeletSocket(opts.nodeName) } });
-    await kubelet.start();
+    const k = new Kubelet({
+      nodeName: opts.nodeName,
+      nodeLabels: opts.nodeLabels,
+      client,
+      runtime,
+      logger,
+      podsDir: paths.podsDir(),
+      server: { socketPath: paths.kubeletSocket(opts.nodeName) },
+      claim: { home: minipodHome(), socket: paths.socket(), lock: daemonLockFile(minipodHome()), flag: '--node-name' },
+    });
+    try {
+      await k.start();
+    } catch (err) {
+      // Refused (the node name is another's) or Docker unreachable: leave nothing half-started.
+      await k.stop().catch(() => {});
+      await shutdown().catch(() => {});
+      logger.flush();
+      throw err;
+    }
+    kubelet = k;
+    docker = await runtime.version().catch(() => undefined);
   }
+  writeDaemonStatus({ pid: process.pid, startedAt: new Date().toISOString(), store: description, node: opts.kubelet ? opts.nodeName : undefined, docker, log: paths.logFile(), socket: paths.socket() });
   return {
     logger,
     join,
     async stop() {
-      if (certCheck) clearInterval(certCheck);
-      // Pods keep running: a restarted daemon adopts them.
-      await kubelet?.stop();
-      await controllers.stop(); // releases the lease: a standby takes over at once
-      client.close();
-      closeStreamTunnels(); // exec sessions are upgraded sockets that server.close() would wait for
-      for (const s of [server, tcp]) {
-        if (!s) continue;
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
-        });
-      }
-      await store.close();
-      rmSync(paths.socket(), { force: true });
-      logger.info('daemon stopped');
+      const stopped = await shutdown();
+      logger.info(stopped, 'daemon stopped');
       logger.flush();
+      return stopped;
     },
   };
 }

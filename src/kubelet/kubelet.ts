@@ -2,6 +2,9 @@
 // runs one pod worker per pod, and follows Docker's event stream so that a
 // container's death is handled at once. After a restart it rebuilds everything
 // from the API and Docker's labels: running containers are adopted, orphans removed.
+// It touches only what is its own: the objects labelled with its cluster (learnt
+// from the API) and its node, whose name it claims on the engine (node-claim.ts).
+import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Pod } from '../api/types.js';
 import type { Client } from '../client/client.js';
@@ -16,6 +19,8 @@ import { KubeletServer } from './server.js';
 import { ProbeManager, handlerRunner } from './prober/index.js';
 import { removePodDir } from './volumes.js';
 import { monitoringPeriodMs } from './eviction.js';
+import { claimNode, releaseNodeClaim } from './node-claim.js';
+import type { NodeClaim } from '../runtime/labels.js';
 
 export interface KubeletOptions {
   nodeName: string;
@@ -29,7 +34,12 @@ export interface KubeletOptions {
   apiPort?: number;
   /** Serve logs and exec for the API server: on a unix socket, or on TCP (HOST:PORT, HTTPS) for the API server's token alone. */
   server?: { socketPath?: string; listen?: string; tls?: { cert: string; key: string }; clientTokenSha256?: string };
+  /** Claim the node name on the engine for this process (see node-claim.ts); `flag` names the node in a refusal. */
+  claim?: { home: string; socket: string; lock: string; flag: string };
 }
+
+/** How long a stop waits for the containers of deleted pods to go. */
+const DRAIN_MS = 20_000;
 
 export class Kubelet {
   private workers = new Map<string, PodWorker>();
@@ -44,6 +54,7 @@ export class Kubelet {
   private synced = false;
   private server?: KubeletServer;
   private evictionTimer?: NodeJS.Timeout;
+  private claim?: NodeClaim;
 
   constructor(private opts: KubeletOptions) {
     const clock = opts.clock ?? realClock;
@@ -64,6 +75,16 @@ export class Kubelet {
   }
 
   async start(): Promise<void> {
+    // Before anything touches Docker: whose objects are ours, and that the node name is.
+    const cluster = await this.opts.client.clusterUid();
+    this.opts.runtime.cluster = cluster;
+    if (this.opts.claim) {
+      const { flag, ...where } = this.opts.claim;
+      const claim: NodeClaim = { node: this.opts.nodeName, cluster, ...where, pid: process.pid, host: os.hostname() };
+      await claimNode(this.opts.runtime, claim, flag);
+      this.claim = claim;
+      this.log.info({ cluster, claim: where }, 'node name claimed on the Docker Engine');
+    }
     if (this.opts.server) {
       // Listening before registering: the endpoint the node publishes must answer.
       this.server = new KubeletServer({ ...this.opts.server, nodeName: this.opts.nodeName, client: this.opts.client, runtime: this.opts.runtime, logger: this.log });
@@ -98,13 +119,51 @@ export class Kubelet {
     this.log.info('kubelet started');
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops, after removing the containers of pods already gone from the API (a
+   * force delete just before a stop must not leave them running). Answers how many
+   * pods keep running: the next start adopts them.
+   */
+  async stop(): Promise<{ podsRunning: number }> {
+    if (this.synced) await this.removeDeleted();
     clearInterval(this.evictionTimer);
     this.informer?.stop();
     this.dockerEvents?.stop();
     this.nodeStatus.stop();
     await this.server?.stop();
     this.probes.stop();
+    let podsRunning = 0;
+    if (this.synced) {
+      const running = (await this.opts.runtime.listContainers().catch(() => [])).filter((c) => c.state === 'running');
+      podsRunning = new Set(running.map((c) => c.pod.uid)).size;
+    }
+    if (this.claim) await releaseNodeClaim(this.opts.runtime, this.claim).catch((err) => this.log.warn({ err }, 'node claim not released'));
+    return { podsRunning };
+  }
+
+  /**
+   * Removes the containers whose pod the API (asked now, not the watch cache, which
+   * may lag) no longer has, until Docker lists none (a removal a pod worker began
+   * may still be in progress).
+   */
+  private async removeDeleted(): Promise<void> {
+    const deadline = Date.now() + DRAIN_MS;
+    let logged = false;
+    const drain = async () => {
+      while (Date.now() < deadline) {
+        const pods = await this.opts.client.listPods(undefined, { fieldSelector: `spec.nodeName=${this.opts.nodeName}` });
+        const known = new Set(pods.items.map((p) => p.metadata.uid));
+        const gone = new Set((await this.opts.runtime.listContainers()).filter((c) => !known.has(c.pod.uid)).map((c) => c.pod.uid));
+        if (!gone.size) return;
+        if (!logged) this.log.info({ pods: gone.size }, 'removing the containers of deleted pods before stopping');
+        logged = true;
+        await Promise.all([...gone].map((uid) => this.removePodContainers(uid)));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drain().catch((err) => this.log.warn({ err }, 'removing the containers of deleted pods failed')), new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+    clearTimeout(timer);
   }
 
   private handlePod(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: Pod): void {

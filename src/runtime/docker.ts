@@ -7,29 +7,12 @@ import { readFile } from 'node:fs/promises';
 import { type Duplex, PassThrough, type Readable, Writable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type ContainerKind, LABEL, type NodeClaim, type Owner, type PodRef, claimFromLabels, claimLabels, claimVolumeName, ownContainer, ownEvent, podContainerFilter, podContainerLabels } from './labels.js';
 
 export const PAUSE_IMAGE = 'minipod/pause:1';
 
-export const LABEL = {
-  managed: 'minipod.io/managed',
-  node: 'minipod.io/node',
-  podUid: 'io.kubernetes.pod.uid',
-  podName: 'io.kubernetes.pod.name',
-  podNamespace: 'io.kubernetes.pod.namespace',
-  container: 'io.kubernetes.container.name',
-  kind: 'minipod.io/kind',
-  attempt: 'minipod.io/attempt',
-  hash: 'minipod.io/hash',
-  sandbox: 'minipod.io/sandbox',
-} as const;
-
-export type ContainerKind = 'sandbox' | 'init' | 'app';
-
-export interface PodRef {
-  uid: string;
-  name: string;
-  namespace: string;
-}
+export { LABEL };
+export type { ContainerKind, PodRef };
 
 /** What the kubelet knows of one Docker container, from its labels and state. */
 export interface RuntimeContainer {
@@ -154,11 +137,22 @@ export class DockerRuntime {
   private liveEventStreams = 0;
   private eventsSeen = 0; // an inspect answered across an event is not kept
 
+  /**
+   * The cluster this runtime works for (the kubelet learns it from the API before
+   * it touches Docker): its objects carry it, and only its objects are listed.
+   */
+  cluster?: string;
+
   constructor(
     readonly nodeName: string,
     dockerHost?: string,
   ) {
     this.docker = new Docker(dockerOptions(dockerHost));
+  }
+
+  private get owner(): Owner {
+    if (!this.cluster) throw new Error('the runtime does not know its cluster yet');
+    return { cluster: this.cluster, node: this.nodeName };
   }
 
   async ping(): Promise<void> {
@@ -170,17 +164,7 @@ export class DockerRuntime {
   }
 
   private podLabels(pod: PodRef, name: string, kind: ContainerKind, attempt: number, hash: string): Record<string, string> {
-    return {
-      [LABEL.managed]: 'true',
-      [LABEL.node]: this.nodeName,
-      [LABEL.podUid]: pod.uid,
-      [LABEL.podName]: pod.name,
-      [LABEL.podNamespace]: pod.namespace,
-      [LABEL.container]: name,
-      [LABEL.kind]: kind,
-      [LABEL.attempt]: String(attempt),
-      [LABEL.hash]: hash,
-    };
+    return podContainerLabels(this.owner, pod, name, kind, attempt, hash);
   }
 
   /**
@@ -324,11 +308,15 @@ export class DockerRuntime {
     return fromInspect(await this.docker.getContainer(id).inspect());
   }
 
-  /** Every container of this node (or of one pod), newest attempt last. */
+  /**
+   * Every container of this cluster's node (or of one pod), newest attempt last.
+   * An older minipod's container (no cluster label) is listed only with its pod's
+   * uid, which the caller got from the API: it is adopted, never taken for an orphan.
+   */
   async listContainers(podUid?: string): Promise<RuntimeContainer[]> {
-    const label = [`${LABEL.node}=${this.nodeName}`];
-    if (podUid) label.push(`${LABEL.podUid}=${podUid}`);
-    const list = await this.docker.listContainers({ all: true, filters: { label } });
+    const owner = this.owner;
+    const all = await this.docker.listContainers({ all: true, filters: { label: podContainerFilter(this.nodeName, podUid) } });
+    const list = all.filter((c) => ownContainer(c.Labels, owner, podUid ? (uid) => uid === podUid : undefined));
     const listed = new Set(list.map((c) => c.Id));
     for (const [id, e] of this.inspected) if (!listed.has(id) && (!podUid || e.info.pod.uid === podUid)) this.inspected.delete(id);
     const out = await Promise.all(
@@ -431,11 +419,12 @@ export class DockerRuntime {
   watchEvents(onEvent: (e: ContainerEvent) => void, onReconnect: () => void): { stop(): void } {
     let stopped = false;
     let current: NodeJS.ReadableStream | undefined;
+    const owner = this.owner;
     const connect = async (first: boolean) => {
       while (!stopped) {
         try {
           const stream = (await this.docker.getEvents({
-            filters: { type: ['container'], label: [`${LABEL.node}=${this.nodeName}`], event: ['die', 'start', 'oom', 'destroy'] },
+            filters: { type: ['container'], label: podContainerFilter(this.nodeName), event: ['die', 'start', 'oom', 'destroy'] },
           })) as NodeJS.ReadableStream;
           current = stream;
           this.inspected.clear(); // events may have been missed while no stream ran
@@ -454,6 +443,7 @@ export class DockerRuntime {
               const attrs = ev.Actor?.Attributes ?? {};
               this.inspected.delete(ev.id); // its state changes: inspect it again
               this.eventsSeen++;
+              if (!ownEvent(attrs, owner)) continue; // another cluster's container on a node of the same name
               onEvent({
                 action: ev.Action,
                 id: ev.id,
@@ -483,6 +473,37 @@ export class DockerRuntime {
         (current as unknown as { destroy?: () => void })?.destroy?.();
       },
     };
+  }
+
+  // --- node claims (src/kubelet/node-claim.ts decides; these only keep them in Docker)
+
+  /** The claim on a node name on this engine, if any. */
+  async getClaim(node: string): Promise<NodeClaim | undefined> {
+    try {
+      const info = await this.docker.getVolume(claimVolumeName(node)).inspect();
+      return claimFromLabels(info.Labels ?? undefined);
+    } catch (err) {
+      if (isGone(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Creates the claim unless one exists, and answers the claim Docker now holds:
+   * Docker's volume create returns an existing volume of that name unchanged, so of
+   * two claimants exactly one finds its own labels.
+   */
+  async createClaim(claim: NodeClaim): Promise<NodeClaim | undefined> {
+    const vol = await this.docker.createVolume({ Name: claimVolumeName(claim.node), Labels: claimLabels(claim) });
+    return claimFromLabels(((await vol.inspect()) as { Labels?: Record<string, string> }).Labels);
+  }
+
+  async removeClaim(node: string): Promise<void> {
+    try {
+      await this.docker.getVolume(claimVolumeName(node)).remove();
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    }
   }
 
   /**

@@ -29,11 +29,13 @@ export interface TestClusterOptions {
   env?: Record<string, string>;
   /** Extra flags for `minipod daemon` (e.g. --listen, --node-labels). */
   daemonArgs?: string[];
+  /** The node name (default: a random e2e-XXXXXX), e.g. to start two clusters on one name. */
+  nodeName?: string;
 }
 
 export class TestCluster {
   readonly home = mkdtempSync(join(os.tmpdir(), 'minipod-e2e-'));
-  readonly node = `e2e-${Math.random().toString(36).slice(2, 8)}`;
+  readonly node: string;
   private daemon?: ChildProcess;
   client = new Client({ socketPath: join(this.home, 'minipod.sock') });
   /** The Docker Engine this cluster's kubelet uses. */
@@ -41,6 +43,7 @@ export class TestCluster {
 
   constructor(private options: TestClusterOptions = {}) {
     this.docker = options.dockerHost ? new Docker({ socketPath: options.dockerHost.replace(/^unix:\/\//, '') }) : docker;
+    this.node = options.nodeName ?? `e2e-${Math.random().toString(36).slice(2, 8)}`;
   }
 
   get env(): NodeJS.ProcessEnv {
@@ -72,7 +75,7 @@ export class TestCluster {
 
   async stopDaemon(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const d = this.daemon;
-    if (!d || d.exitCode !== null) return;
+    if (!d || d.exitCode !== null || d.signalCode !== null) return; // already exited, or killed
     const exited = new Promise((r) => d.once('exit', r));
     d.kill(signal);
     await exited;
@@ -96,6 +99,9 @@ export class TestCluster {
     await this.stopDaemon();
     this.client.close();
     for (const c of await this.containers().catch(() => [])) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+    // A node claim that a killed daemon left (a stopped one removes its own).
+    const claim = this.docker.getVolume(`minipod-claim-${this.node}`);
+    if ((await claim.inspect().catch(() => undefined))?.Labels?.['minipod.io/home'] === this.home) await claim.remove().catch(() => {});
     unmountAllUnder(this.home); // memory-backed emptyDirs of pods that outlived the daemon
     rmSync(this.home, { recursive: true, force: true });
   }

@@ -166,6 +166,7 @@ afterAll(async () => {
     if (!engine) continue;
     const leftovers = await engine.listContainers({ all: true, filters: { label: [`minipod.io/node=${node}`] } }).catch(() => []);
     for (const c of leftovers) await engine.getContainer(c.Id).remove({ force: true }).catch(() => {});
+    await engine.getVolume(`minipod-claim-${node}`).remove().catch(() => {}); // the node claim a killed daemon left
   }
   if (docker2Host) execFileSync('bash', [join(ROOT, 'scripts/start-second-docker.sh'), 'stop'], { stdio: 'inherit' });
   if (etcd) {

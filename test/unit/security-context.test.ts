@@ -198,6 +198,7 @@ describe('HostConfig.SecurityOpt', () => {
   function runtime(): { rt: DockerRuntime; created: Record<string, unknown>[] } {
     const created: Record<string, unknown>[] = [];
     const rt = new DockerRuntime('n1');
+    rt.cluster = 'cluster-1';
     Object.defineProperty(rt, 'docker', { value: { createContainer: async (o: Record<string, unknown>) => (created.push(o), { id: 'c1' }) } });
     return { rt, created };
   }

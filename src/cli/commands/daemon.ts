@@ -79,6 +79,7 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
   mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
   const lock = acquireDaemonLock(minipodHome());
   if (!lock) throw new UsageError(`the minipod daemon is already running${pidNote()} on ${minipodHome()}`);
+  const { NodeClaimRefused } = await import('../../kubelet/node-claim.js');
   const daemon = await runDaemon({
     nodeName: flags.nodeName ?? defaultNodeName(),
     nodeLabels: parseKeyValues(flags.nodeLabels, '--node-labels'),
@@ -92,13 +93,21 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
     etcdTls: tls,
     leaseDurationMs: await durationMs(flags.leaderElectLeaseDuration, 'MINIPOD_LEADER_ELECT_LEASE_DURATION', '--leader-elect-lease-duration'),
     nodeMonitorGracePeriodMs: await durationMs(flags.nodeMonitorGracePeriod, 'MINIPOD_NODE_MONITOR_GRACE_PERIOD', '--node-monitor-grace-period'),
+  }).catch((err) => {
+    lock.release();
+    // Refused: a message, exit code 1, and nothing of the other daemon touched.
+    if (err instanceof NodeClaimRefused) {
+      console.error(`error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
   });
   writeFileSync(paths.pidFile(), String(process.pid), { mode: 0o600 });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await daemon.stop().catch((err) => daemon.logger.error({ err }, 'stop failed'));
+    await daemon.stop().catch((err) => void daemon.logger.error({ err }, 'stop failed'));
     rmSync(paths.pidFile(), { force: true });
     lock.release(); // also keeps the lock referenced (never collected) while the daemon runs
     process.exit(0);
@@ -212,7 +221,9 @@ export async function start(flags: DaemonFlags): Promise<void> {
   child.unref();
   let exited = false;
   child.on('exit', () => (exited = true));
-  const ok = await until(async () => exited || (await healthy()), 30_000);
+  // The pid file comes once the kubelet has started: the API answers before that, and a
+  // kubelet refused its node name (another minipod serves it) ends the daemon after that.
+  const ok = await until(async () => exited || (readPid() === child.pid && (await healthy())), 30_000);
   if (!ok || exited) {
     throw new UsageError(`the minipod daemon did not start${childError(logStart)}; see ${paths.logFile()}`);
   }
@@ -231,7 +242,7 @@ function childError(from: number): string {
   try {
     const added = readFileSync(paths.logFile()).subarray(from).toString('utf8');
     const line = added.split('\n').reverse().find((l) => l.startsWith('error: '));
-    return line ? `: ${line.slice('error: '.length)}` : '';
+    return line ? `: ${line.slice('error: '.length).replace(/\.$/, '')}` : '';
   } catch {
     return '';
   }
@@ -245,19 +256,67 @@ export async function stop(): Promise<void> {
     return;
   }
   if (!pid) throw new UsageError(`the minipod daemon holds ${minipodHome()} but its pid file ${paths.pidFile()} is missing`);
+  const logStart = existsSync(paths.logFile()) ? statSync(paths.logFile()).size : 0;
   process.kill(pid, 'SIGTERM');
   if (!(await until(() => !running(), 30_000))) {
     throw new UsageError(`the minipod daemon (pid ${pid}) did not stop within 30 s`);
   }
   console.log(`minipod daemon stopped (pid ${pid})`);
+  const left = podsLeftRunning(logStart);
+  if (left) console.log(`${left} pod${left === 1 ? '' : 's'} keep${left === 1 ? 's' : ''} running; the next start adopts them`);
+}
+
+/** What the daemon's last words in its log ("daemon stopped") say it left running. */
+function podsLeftRunning(from: number): number {
+  try {
+    const added = readFileSync(paths.logFile()).subarray(from).toString('utf8').split('\n');
+    for (const line of added.reverse()) {
+      if (!line.includes('"daemon stopped"')) continue;
+      return Number((JSON.parse(line) as { podsRunning?: number }).podsRunning ?? 0);
+    }
+  } catch {
+    // no log, or not one we can read: say nothing
+  }
+  return 0;
 }
 
 export async function status(): Promise<void> {
   const pid = readPid();
-  if (running() && (await healthy())) {
-    console.log(`minipod daemon is running (pid ${pid}), socket ${paths.socket()}`);
+  if (!(running() && (await healthy()))) {
+    console.log('minipod daemon is not running');
+    process.exitCode = 1;
     return;
   }
-  console.log('minipod daemon is not running');
-  process.exitCode = 1;
+  console.log(`minipod daemon is running (pid ${pid}), socket ${paths.socket()}`);
+  const { readDaemonStatus } = await import('../../daemon/status-file.js');
+  const kept = readDaemonStatus();
+  const s = kept?.pid === pid ? kept : undefined; // a file left by a daemon killed -9 says nothing of this one
+  const rows: [string, string][] = [];
+  if (s) rows.push(['uptime', uptime(Date.now() - Date.parse(s.startedAt))], ['store', s.store], ['node', s.node ?? '(none: --no-kubelet)']);
+  rows.push(['pods', await podCount(s?.node)]);
+  if (s) rows.push(['docker', s.docker ?? '(unknown)']);
+  rows.push(['log', paths.logFile()]);
+  for (const [k, v] of rows) console.log(`  ${(k + ':').padEnd(8)} ${v}`);
+}
+
+/** Pods in the cluster, and of them on this daemon's node, as the API counts them. */
+async function podCount(node: string | undefined): Promise<string> {
+  const client = new Client({ socketPath: paths.socket() });
+  try {
+    const pods = (await client.listPods()).items;
+    const here = node ? pods.filter((p) => p.spec.nodeName === node).length : undefined;
+    return here === undefined ? String(pods.length) : `${pods.length} (${here} on node ${node})`;
+  } catch (err) {
+    return `(the API did not answer: ${(err as Error).message})`;
+  } finally {
+    client.close();
+  }
+}
+
+function uptime(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return d ? `${d}d${h}h` : h ? `${h}h${m}m` : m ? `${m}m${s % 60}s` : `${s}s`;
 }

@@ -5,7 +5,7 @@
 // given (--certificate-authority), with a token of its own got for the join
 // token (src/client/node-bootstrap.ts), kept in $MINIPOD_HOME/node-NAME/.
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { CA_CERT_HASH } from '../../api/cert-pins.js';
@@ -157,6 +157,15 @@ export async function join_(flags: JoinFlags): Promise<void> {
   const { securePrivateState } = await import('../../daemon/private-state.js');
   securePrivateState(minipodHome(), [logFile]);
   const pidFile = join(minipodHome(), `node-${name}.pid`);
+  // The agent's lock, named in its node claim: it tells a live agent from a dead one (kill -9 drops it).
+  const { acquireLock } = await import('../../daemon/lock.js');
+  const lockFile = join(dir, 'agent.lock');
+  const lock = acquireLock(lockFile);
+  if (!lock) {
+    client.close();
+    throw new UsageError(`a node agent for node ${name} already runs on ${minipodHome()}`);
+  }
+  chmodSync(lockFile, 0o600);
   const logger = pino({ base: { pid: process.pid }, level: process.env.MINIPOD_LOG_LEVEL ?? 'info' }, pino.destination({ dest: logFile, sync: false, mkdir: true }));
   const { Kubelet } = await import('../../kubelet/kubelet.js');
   const kubelet = new Kubelet({
@@ -173,8 +182,18 @@ export async function join_(flags: JoinFlags): Promise<void> {
     server: flags.kubeletListen
       ? { listen: flags.kubeletListen, tls: await kubeletServingCertificate(dir, flags.kubeletListen, name), clientTokenSha256: state.kubeletClientTokenSHA256 }
       : { socketPath: paths.kubeletSocket(name) },
+    claim: { home: minipodHome(), socket: flags.kubeletListen ? '' : paths.kubeletSocket(name), lock: lockFile, flag: '--name' },
   });
-  await kubelet.start();
+  try {
+    await kubelet.start();
+  } catch (err) {
+    await kubelet.stop().catch(() => {});
+    client.close();
+    lock.release();
+    const { NodeClaimRefused } = await import('../../kubelet/node-claim.js');
+    if (err instanceof NodeClaimRefused) throw new UsageError(err.message);
+    throw err;
+  }
   writeFileSync(pidFile, String(process.pid));
   logger.info({ server: url.origin, node: name, labels: nodeLabels }, 'node agent joined');
 
@@ -186,6 +205,7 @@ export async function join_(flags: JoinFlags): Promise<void> {
     await kubelet.stop().catch((err) => logger.error({ err }, 'stop failed'));
     client.close();
     rmSync(pidFile, { force: true });
+    lock.release();
     logger.info('node agent stopped');
     logger.flush();
     process.exit(0);

@@ -147,21 +147,35 @@ export const SAFE_SYSCTLS = new Set([
   'net.ipv4.tcp_notsent_lowat',
 ]);
 
-const APPARMOR_ANNOTATION_PREFIX = 'container.apparmor.security.beta.kubernetes.io/';
-
-function appArmorProfile(meta: PodMetaView, spec: PodSpecView): Failure | undefined {
-  const allowedType = (t: string | undefined) => t === 'RuntimeDefault' || t === 'Localhost';
+/**
+ * A profile field (appArmorProfile, seccompProfile) set with a type the level
+ * does not allow, at pod level and per container: who set it, and the values.
+ */
+function badProfileTypes(
+  spec: PodSpecView,
+  profile: (sc: { appArmorProfile?: { type?: string }; seccompProfile?: { type?: string } } | undefined) => { type?: string } | undefined,
+  allowed: (type: string | undefined) => boolean,
+): { podBad: boolean; bad: string[]; badValues: string[] } {
   const badValues: string[] = [];
-  const podBad = !!spec.securityContext?.appArmorProfile && !allowedType(spec.securityContext.appArmorProfile.type);
-  if (podBad) badValues.push(spec.securityContext!.appArmorProfile!.type ?? '');
+  const pod = profile(spec.securityContext);
+  const podBad = !!pod && !allowed(pod.type);
+  if (podBad) badValues.push(pod!.type ?? '');
   const bad: string[] = [];
   for (const c of allContainers(spec)) {
-    const p = c.securityContext?.appArmorProfile;
-    if (p && !allowedType(p.type)) {
+    const p = profile(c.securityContext);
+    if (p && !allowed(p.type)) {
       bad.push(c.name);
       badValues.push(p.type ?? '');
     }
   }
+  return { podBad, bad, badValues };
+}
+
+const APPARMOR_ANNOTATION_PREFIX = 'container.apparmor.security.beta.kubernetes.io/';
+
+function appArmorProfile(meta: PodMetaView, spec: PodSpecView): Failure | undefined {
+  const allowedType = (t: string | undefined) => t === 'RuntimeDefault' || t === 'Localhost';
+  const { podBad, bad, badValues } = badProfileTypes(spec, (sc) => sc?.appArmorProfile, allowedType);
   const who = setters(podBad, bad);
   const values = sortedSet(badValues);
   const annotations = Object.entries(meta.annotations ?? {})
@@ -294,18 +308,7 @@ function seLinuxOptions(_meta: PodMetaView, spec: PodSpecView): Failure | undefi
 }
 
 function seccompProfileBaseline(_meta: PodMetaView, spec: PodSpecView): Failure | undefined {
-  const badValues: string[] = [];
-  const pod = spec.securityContext?.seccompProfile;
-  const podBad = !!pod && !validSeccomp(pod.type);
-  if (podBad) badValues.push(pod!.type ?? '');
-  const bad: string[] = [];
-  for (const c of allContainers(spec)) {
-    const p = c.securityContext?.seccompProfile;
-    if (p && !validSeccomp(p.type)) {
-      bad.push(c.name);
-      badValues.push(p.type ?? '');
-    }
-  }
+  const { podBad, bad, badValues } = badProfileTypes(spec, (sc) => sc?.seccompProfile, validSeccomp);
   const who = setters(podBad, bad);
   if (!who.length) return undefined;
   return { reason: 'seccompProfile', detail: `${who.join(' and ')} must not set securityContext.seccompProfile.type to ${joinQuote(sortedSet(badValues))}` };

@@ -73,7 +73,8 @@ describe.concurrent('probes', () => {
     await apply('probe-http-readiness');
     const pod = await watchPod(cluster.client, 'default', 'probe-http-readiness', running, 30_000, 'Running');
     // Probed and failing (404), so not ready.
-    const miss = await waitFor(async () => (await events('probe-http-readiness', 'Unhealthy'))[0], 10_000, 'a failed readiness probe');
+    // The first probe may run before the server listens (connection refused): wait for the 404 one.
+    const miss = await waitFor(async () => (await events('probe-http-readiness', 'Unhealthy')).find((e) => /statuscode/.test(e.message ?? '')), 10_000, 'a failed readiness probe');
     expect(miss.message).toBe('Readiness probe failed: HTTP probe failed with statuscode: 404');
     const notReady = await cluster.client.getPod('default', 'probe-http-readiness');
     expect(status(notReady, 'web')).toMatchObject({ ready: false, started: true });

@@ -217,6 +217,8 @@ async function program(): Promise<Command> {
     .option('--etcd-keyfile <path>', 'with etcds://: the key of --etcd-certfile (default: $MINIPOD_ETCD_KEYFILE)')
     .option('--leader-elect-lease-duration <duration>', 'with etcd: how long the control-plane lease holds before a standby daemon takes over (default 15s, or $MINIPOD_LEADER_ELECT_LEASE_DURATION)')
     .option('--node-monitor-grace-period <duration>', "heartbeat silence after which a node's Ready condition is Unknown (default 40s, or $MINIPOD_NODE_MONITOR_GRACE_PERIOD)")
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default: $MINIPOD_LOG_LEVEL, else info)')
+    .option('--log-max-size <size>', 'rotate $MINIPOD_HOME/daemon.log past this size, keeping 3 older files (default 10Mi)')
     .addHelpText('after', '\nExamples:\n  minipod daemon start\n  minipod daemon status\n  minipod daemon stop\n  minipod daemon --node-labels disk=ssd   # in the foreground\n  minipod daemon start --pod-security restricted\n  minipod daemon --store etcds://10.0.0.5:2379 --etcd-cafile ca.crt --etcd-certfile client.crt --etcd-keyfile client.key --listen 0.0.0.0:6443')
     .action(async (opts) => (await import('./commands/daemon.js')).runForeground(opts));
   daemon
@@ -234,6 +236,15 @@ async function program(): Promise<Command> {
     .description('Say whether the daemon runs')
     .addHelpText('after', '\nExamples:\n  minipod daemon status')
     .action(async () => (await import('./commands/daemon.js')).status());
+  daemon
+    .command('logs')
+    .description("Print the daemon's log readably: time, level, component, message and the line's keys (pod, uid, container, reason, …)")
+    .option('-f, --follow', 'keep printing new lines (across log rotations)')
+    .option('--tail <lines>', 'print only the last N lines first (-1: all)', '-1')
+    .option('--level <level>', 'only lines at this level or above: trace, debug, info, warn, error, fatal')
+    .option('-o, --output <format>', 'json: the lines as the daemon wrote them')
+    .addHelpText('after', '\nExamples:\n  minipod daemon logs --tail 20\n  minipod daemon logs -f --level warn\n  minipod daemon logs -o json | jq \'select(.pod == "default/web")\'')
+    .action(async (opts) => (await import('./commands/daemon-logs.js')).daemonLogs(opts));
   daemon
     .command('ca-hash')
     .description("Print the cluster CA's public key hash, which `node join --ca-cert-hash` pins")
@@ -261,6 +272,8 @@ async function program(): Promise<Command> {
     .option('--node-labels <k=v,...>', 'labels for this node, e.g. for nodeSelector')
     .option('--docker-host <url>', 'Docker Engine to use (default: $DOCKER_HOST or unix:///var/run/docker.sock)')
     .option('--kubelet-listen <host:port>', "serve logs and exec for the API server on TCP (HTTPS, the API server's credential only); default: a unix socket in $MINIPOD_HOME")
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default: $MINIPOD_LOG_LEVEL, else info)')
+    .option('--log-max-size <size>', 'rotate the agent\'s log past this size, keeping 3 older files (default 10Mi)')
     .addHelpText(
       'after',
       '\nExamples:\n  minipod node join --server https://10.0.0.5:6443 --token-file ./join-token --ca-cert-hash sha256:<hex> --name worker-2 --node-labels disk=ssd --kubelet-listen 0.0.0.0:10250\n  minipod node join --server https://127.0.0.1:6443 --token-file ~/.minipod/join-token --certificate-authority ~/.minipod/ca.crt --name two --docker-host unix:///run/docker-two.sock',

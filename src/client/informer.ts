@@ -10,6 +10,8 @@ export interface InformerHandlers<T> {
   /** Called after a (re)list with the full current set, so that callers can drop what vanished. */
   onResync?(objects: T[]): void;
   onError?(err: Error): void;
+  /** The watch ended and was resumed from the last version ("rewatch") or started again from a new list ("relist"), and why. */
+  onRestart?(how: 'rewatch' | 'relist', why: string): void;
 }
 
 export class Informer<T extends KObject> {
@@ -83,16 +85,23 @@ export class Informer<T extends KObject> {
           this.handlers.onEvent(e.type, e.object);
         });
         await this.current.done;
-        if (gone && !this.stopped) rv = await this.relist();
+        if (this.stopped) return;
+        if (gone) {
+          this.handlers.onRestart?.('relist', 'resourceVersion too old (410 Gone)');
+          rv = await this.relist();
+        } else this.handlers.onRestart?.('rewatch', 'the watch stream ended');
       } catch (err) {
         if (this.stopped) return;
         if (err instanceof ApiStatusError && err.code === 410) {
+          this.handlers.onRestart?.('relist', 'resourceVersion too old (410 Gone)');
           rv = await this.relist().catch(() => rv);
           continue;
         }
         if (!(err instanceof ConnectionError)) this.handlers.onError?.(err as Error);
         await new Promise((r) => setTimeout(r, this.retryMs));
-        if (!this.stopped) rv = await this.relist().catch(() => rv);
+        if (this.stopped) return;
+        this.handlers.onRestart?.('relist', (err as Error).message);
+        rv = await this.relist().catch(() => rv);
       }
     }
   }

@@ -1,6 +1,8 @@
 // Records Kubernetes Events through the API, as client-go's event recorder does:
 // a repeat of the same event within ten minutes bumps its count instead of
-// creating another object.
+// creating another object. Each event is also one structured log line (pod, uid,
+// container, reason), so that the daemon log tells the same story as the events.
+import type { Logger } from 'pino';
 import type { Event, Pod } from '../api/types.js';
 import type { Client } from './client.js';
 
@@ -13,8 +15,18 @@ export class EventRecorder {
     private client: Client,
     private component: string,
     private host?: string,
-    private onError: (err: Error) => void = () => {},
+    private log?: Logger,
   ) {}
+
+  private onError(err: Error): void {
+    this.log?.warn({ err }, 'event not recorded');
+  }
+
+  private logEvent(pod: Pod, level: 'info' | 'warn' | 'debug', reason: string, message: string, fieldPath?: string): void {
+    if (!this.log?.isLevelEnabled(level)) return;
+    const container = /^spec\.(?:initContainers|containers|ephemeralContainers)\{(.+)\}$/.exec(fieldPath ?? '')?.[1];
+    this.log[level]({ pod: `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`, uid: pod.metadata.uid, ...(container ? { container } : {}), reason }, message);
+  }
 
   /**
    * An event whose message is rewritten as work goes on (pull progress): created
@@ -28,6 +40,7 @@ export class EventRecorder {
       const now = Date.now();
       if (now - last < everyMs) return;
       last = now;
+      this.logEvent(pod, 'debug', reason, message, fieldPath);
       const ns = pod.metadata.namespace ?? 'default';
       if (!name) {
         name = this.client
@@ -46,6 +59,7 @@ export class EventRecorder {
 
   /** Fire and forget: an event that cannot be written must not stop the caller. */
   event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): void {
+    this.logEvent(pod, type === 'Warning' ? 'warn' : 'info', reason, message, fieldPath);
     void this.record(pod, type, reason, message, fieldPath).catch((err: Error) => this.onError(err));
   }
 

@@ -36,7 +36,7 @@ export class NodeLifecycleController {
     this.log = opts.logger.child({ component: 'node-lifecycle-controller' });
     this.now = opts.now ?? Date.now;
     this.gracePeriodMs = opts.gracePeriodMs ?? DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS;
-    this.recorder = new EventRecorder(opts.client, 'node-controller', undefined, (err) => this.log.warn({ err }, 'event not recorded'));
+    this.recorder = new EventRecorder(opts.client, 'node-controller', undefined, this.log);
     this.nodes = new Informer<Node>(opts.client, 'nodes', undefined, {}, {
       onEvent: (type, node) => {
         if (type === 'DELETED') this.observed.delete(node.metadata.name!);

@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './logging.js';
 import type { AdmissionPolicy } from '../apiserver/admission.js';
 import type { Level } from '../apiserver/pod-security/levels.js';
 import { Registry } from '../apiserver/registry.js';
@@ -30,7 +31,10 @@ export interface DaemonOptions {
   nodeLabels: Record<string, string>;
   kubelet: boolean;
   dockerHost?: string;
-  logToStdout?: boolean;
+  /** --log-level (else $MINIPOD_LOG_LEVEL, else info). */
+  logLevel?: string;
+  /** --log-max-size in bytes: the log is rotated past it. */
+  logMaxBytes?: number;
   /** Pod Security level for namespaces without pod-security.kubernetes.io labels (default baseline). */
   podSecurity?: Level;
   /** Admission: hostPath volumes only under these prefixes, in every namespace. */
@@ -60,11 +64,8 @@ export interface RunningDaemon {
 const CERT_CHECK_MS = 24 * 3600_000;
 
 export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
-  securePrivateState(minipodHome(), opts.logToStdout ? [] : [paths.logFile()]);
-  const logger = pino(
-    { base: { pid: process.pid }, level: process.env.MINIPOD_LOG_LEVEL ?? 'info' },
-    opts.logToStdout ? pino.destination(1) : pino.destination({ dest: paths.logFile(), sync: false, mkdir: true }),
-  );
+  securePrivateState(minipodHome(), [paths.logFile()]);
+  const logger = createLogger({ file: paths.logFile(), level: opts.logLevel, maxBytes: opts.logMaxBytes });
   const { store, shared, description } = await openStore(opts.store, paths.store(), opts.etcdTls);
   logger.info({ store: description }, 'store opened');
   const podSecurityLog = logger.child({ component: 'pod-security' });

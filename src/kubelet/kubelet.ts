@@ -61,7 +61,7 @@ export class Kubelet {
     this.log = opts.logger.child({ component: 'kubelet', node: opts.nodeName });
     this.backoff = new Backoff(clock);
     this.imageBackoff = new Backoff(clock);
-    this.recorder = new EventRecorder(opts.client, 'kubelet', opts.nodeName, (err) => this.log.warn({ err }, 'event not recorded'));
+    this.recorder = new EventRecorder(opts.client, 'kubelet', opts.nodeName, this.log);
     this.nodeStatus = new NodeStatusReporter(opts.client, opts.runtime, opts.nodeName, opts.nodeLabels ?? {}, this.log);
     // Probes: a readiness/started change syncs the pod's status; a liveness/startup failure kills the container.
     this.probes = new ProbeManager({
@@ -87,7 +87,7 @@ export class Kubelet {
     }
     if (this.opts.server) {
       // Listening before registering: the endpoint the node publishes must answer.
-      this.server = new KubeletServer({ ...this.opts.server, nodeName: this.opts.nodeName, client: this.opts.client, runtime: this.opts.runtime, logger: this.log });
+      this.server = new KubeletServer({ ...this.opts.server, nodeName: this.opts.nodeName, client: this.opts.client, runtime: this.opts.runtime, logger: this.opts.logger.child({ node: this.opts.nodeName }) }); // its own component key
       this.nodeStatus.endpoint = await this.server.start();
     }
     await this.nodeStatus.start();
@@ -106,6 +106,7 @@ export class Kubelet {
         onEvent: (type, pod) => this.handlePod(type, pod),
         onResync: () => void this.removeOrphans(),
         onError: (err) => this.log.warn({ err }, 'pod watch failed'),
+        onRestart: (how, why) => this.log[how === 'relist' ? 'info' : 'debug']({ resource: 'pods', why }, how === 'relist' ? 'pod watch restarted from a new list' : 'pod watch resumed'),
       },
     );
     await this.informer.start();
@@ -195,6 +196,7 @@ export class Kubelet {
         (doneUid) => this.workers.delete(doneUid),
       );
       this.workers.set(uid, worker);
+      this.log.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, uid }, 'pod admitted');
     }
     worker.update(pod);
   }

@@ -4,7 +4,7 @@
 // order, app containers with restart policy and back-off; then writes the status.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Container, Pod, PodCondition } from '../api/types.js';
+import type { Container, Pod, PodCondition, PodStatus } from '../api/types.js';
 import type { Client } from '../client/client.js';
 import { ApiStatusError } from '../client/client.js';
 import type { EventRecorder } from '../client/recorder.js';
@@ -442,7 +442,10 @@ export class PodWorker {
    * that must not keep the pod from a new sandbox or its status from being written.
    */
   private async removeQuietly(id: string): Promise<void> {
-    await this.deps.runtime.removeContainer(id).catch((err) => this.log.warn({ err, container: id.slice(0, 12) }, 'could not remove a dead container; will try again'));
+    await this.deps.runtime.removeContainer(id).then(
+      () => this.log.info({ containerId: id.slice(0, 12) }, 'garbage-collected a dead container'),
+      (err) => this.log.warn({ err, containerId: id.slice(0, 12) }, 'could not remove a dead container; will try again'),
+    );
   }
 
   // --- deadline
@@ -565,6 +568,19 @@ export class PodWorker {
 
   // --- status
 
+  /** One line per container exit the status is about to report for the first time. */
+  private logExits(status: PodStatus): void {
+    const before = new Map([...(this.pod.status?.initContainerStatuses ?? []), ...(this.pod.status?.containerStatuses ?? [])].map((s) => [s.name, s]));
+    for (const s of [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])]) {
+      const exit = s.state.terminated ?? s.lastState?.terminated;
+      if (!exit) continue;
+      const seen = before.get(s.name);
+      const seenExit = seen?.state.terminated ?? seen?.lastState?.terminated;
+      if (seenExit && seenExit.containerID === exit.containerID && seenExit.finishedAt === exit.finishedAt) continue;
+      this.log.info({ container: s.name, exitCode: exit.exitCode, reason: exit.reason, restartCount: s.restartCount }, 'container exited');
+    }
+  }
+
   private async writeStatus(
     containers: RuntimeContainer[],
     override?: { phase: 'Failed'; reason: string; message: string },
@@ -585,6 +601,7 @@ export class PodWorker {
       this.pod.status,
     );
     if (override) Object.assign(status, override);
+    this.logExits(status);
     if (condition) status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== condition.type), condition];
     const text = JSON.stringify(status);
     if (text === this.lastStatus) return status.phase;

@@ -31,7 +31,7 @@ export class Scheduler {
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'scheduler' });
-    this.recorder = new EventRecorder(client, 'default-scheduler', undefined, (err) => this.log.warn({ err }, 'event not recorded'));
+    this.recorder = new EventRecorder(client, 'default-scheduler', undefined, this.log);
     this.pods = new Informer<Pod>(client, 'pods', undefined, {}, {
       onEvent: (type, pod) => {
         if (type !== 'DELETED' && needsScheduling(pod)) this.enqueue(pod);

@@ -9,6 +9,7 @@ import { Client } from '../../client/client.js';
 import { defaultNodeName, minipodHome, paths } from '../../config.js';
 import { UsageError } from '../output.js';
 import { acquireDaemonLock, daemonLockHeld } from '../../daemon/lock.js';
+import { logLevel, parseLogSize } from '../../daemon/logging.js';
 import { type EtcdTls, type EtcdTlsFlags, etcdCredentials, etcdTlsFiles } from '../../store/etcd-tls.js';
 
 export interface DaemonFlags extends EtcdTlsFlags {
@@ -25,6 +26,17 @@ export interface DaemonFlags extends EtcdTlsFlags {
   allowHostPath?: string[];
   /** Removed: refused with a pointer to Pod Security. */
   allowPrivileged?: boolean;
+  logLevel?: string;
+  logMaxSize?: string;
+}
+
+/** --log-level and --log-max-size, checked before anything starts. */
+export function logSettings(flags: { logLevel?: string; logMaxSize?: string }): { logLevel: string; logMaxBytes?: number } {
+  try {
+    return { logLevel: logLevel(flags.logLevel), logMaxBytes: flags.logMaxSize === undefined ? undefined : parseLogSize(flags.logMaxSize) };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** The --pod-security level; --allow-privileged is gone, and says what replaced it. */
@@ -74,6 +86,7 @@ export function parseKeyValues(text: string | undefined, flag: string): Record<s
 
 export async function runForeground(flags: DaemonFlags): Promise<void> {
   const podSecurity = podSecurityLevel(flags);
+  const logging = logSettings(flags);
   const tls = etcdTls(flags);
   const { runDaemon } = await import('../../daemon/daemon.js');
   mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
@@ -93,6 +106,7 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
     etcdTls: tls,
     leaseDurationMs: await durationMs(flags.leaderElectLeaseDuration, 'MINIPOD_LEADER_ELECT_LEASE_DURATION', '--leader-elect-lease-duration'),
     nodeMonitorGracePeriodMs: await durationMs(flags.nodeMonitorGracePeriod, 'MINIPOD_NODE_MONITOR_GRACE_PERIOD', '--node-monitor-grace-period'),
+    ...logging,
   }).catch((err) => {
     lock.release();
     // Refused: a message, exit code 1, and nothing of the other daemon touched.
@@ -193,6 +207,7 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number):
 
 export async function start(flags: DaemonFlags): Promise<void> {
   const podSecurity = podSecurityLevel(flags);
+  const logging = logSettings(flags);
   etcdTls(flags); // checked here too: the child's error would only reach its log
   if (running()) {
     console.log(`minipod daemon is already running${pidNote()}`);
@@ -215,6 +230,8 @@ export async function start(flags: DaemonFlags): Promise<void> {
   if (flags.etcdKeyfile) args.push('--etcd-keyfile', flags.etcdKeyfile);
   if (flags.leaderElectLeaseDuration) args.push('--leader-elect-lease-duration', flags.leaderElectLeaseDuration);
   if (flags.nodeMonitorGracePeriod) args.push('--node-monitor-grace-period', flags.nodeMonitorGracePeriod);
+  args.push('--log-level', logging.logLevel);
+  if (flags.logMaxSize) args.push('--log-max-size', flags.logMaxSize);
   const logStart = existsSync(paths.logFile()) ? statSync(paths.logFile()).size : 0;
   const out = openSync(paths.logFile(), 'a');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: process.env });

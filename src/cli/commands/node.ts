@@ -7,13 +7,12 @@
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { CA_CERT_HASH } from '../../api/cert-pins.js';
 import { ApiStatusError, Client, ConnectionError } from '../../client/client.js';
 import { DiscoveryError, type NodeState, discoverClusterCa, loadNodeState, nodeStateFiles, requestNodeCredentials, saveNodeState, verifyServer } from '../../client/node-bootstrap.js';
 import { minipodHome, paths } from '../../config.js';
 import { UsageError } from '../output.js';
-import { parseKeyValues } from './daemon.js';
+import { logSettings, parseKeyValues } from './daemon.js';
 
 export interface JoinFlags {
   server: string;
@@ -25,6 +24,8 @@ export interface JoinFlags {
   nodeLabels?: string;
   dockerHost?: string;
   kubeletListen?: string;
+  logLevel?: string;
+  logMaxSize?: string;
 }
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -139,6 +140,7 @@ export async function join_(flags: JoinFlags): Promise<void> {
     throw new UsageError(`--name "${name}" is not a valid node name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit`);
   }
   const nodeLabels = parseKeyValues(flags.nodeLabels, '--node-labels');
+  const logging = logSettings(flags);
   mkdirSync(minipodHome(), { recursive: true, mode: 0o700 });
   const dir = paths.nodeDir(name);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -166,7 +168,8 @@ export async function join_(flags: JoinFlags): Promise<void> {
     throw new UsageError(`a node agent for node ${name} already runs on ${minipodHome()}`);
   }
   chmodSync(lockFile, 0o600);
-  const logger = pino({ base: { pid: process.pid }, level: process.env.MINIPOD_LOG_LEVEL ?? 'info' }, pino.destination({ dest: logFile, sync: false, mkdir: true }));
+  const { createLogger } = await import('../../daemon/logging.js');
+  const logger = createLogger({ file: logFile, level: logging.logLevel, maxBytes: logging.logMaxBytes });
   const { Kubelet } = await import('../../kubelet/kubelet.js');
   const kubelet = new Kubelet({
     nodeName: name,

@@ -191,7 +191,7 @@ export class ProbeManager {
     if (result === 'failure') this.deps.recorder.event(p.pod, 'Warning', 'Unhealthy', `${kindTitle(kind)} probe failed: ${text}`, path);
     else if (result === 'unknown') this.deps.recorder.event(p.pod, 'Warning', 'Unhealthy', `${kindTitle(kind)} probe errored: ${text}`, path);
     else if (result === 'warning') this.deps.recorder.event(p.pod, 'Warning', 'ProbeWarning', `${kindTitle(kind)} probe warning: ${text}`, path);
-    if (result !== 'success') this.deps.logger?.debug({ pod: p.pod.metadata.name, container: entry.spec.name, kind, result, output: text }, 'probe not successful');
+    if (result !== 'success') this.deps.logger?.debug({ pod: `${p.pod.metadata.namespace}/${p.pod.metadata.name}`, uid: p.pod.metadata.uid, container: entry.spec.name, probe: kind, result, output: text }, 'probe not successful');
   }
 
   private commit(p: PodProbes, entry: ContainerProbes, kind: ProbeKind, result: 'success' | 'failure'): void {
@@ -199,8 +199,12 @@ export class ProbeManager {
     const before = entry.results.get(kind);
     entry.results.set(kind, result);
     const uid = p.pod.metadata.uid!;
+    if (before !== result) {
+      const pod = `${p.pod.metadata.namespace}/${p.pod.metadata.name}`;
+      this.deps.logger?.info({ pod, uid, container: entry.spec.name, probe: kind, result, ...(before ? { previous: before } : {}) }, 'probe result changed');
+    }
     if (result === 'failure' && (kind === 'liveness' || kind === 'startup')) {
-      this.deps.logger?.info({ pod: p.pod.metadata.name, container: entry.spec.name, kind }, 'probe failed: the container will be killed');
+      this.deps.logger?.info({ pod: `${p.pod.metadata.namespace}/${p.pod.metadata.name}`, uid, container: entry.spec.name, probe: kind }, 'probe failed: the container will be killed');
       this.deps.onUnhealthy(uid, entry.spec.name, entry.containerId, kind);
       return;
     }

@@ -40,6 +40,8 @@ export interface KubeletOptions {
 
 /** How long a stop waits for the containers of deleted pods to go. */
 const DRAIN_MS = 20_000;
+/** After the last grace period: time for the kill to be seen and the containers and the pod to be removed. */
+const TERMINATION_MARGIN_MS = 10_000;
 
 export class Kubelet {
   private workers = new Map<string, PodWorker>();
@@ -126,6 +128,7 @@ export class Kubelet {
    * pods keep running: the next start adopts them.
    */
   async stop(): Promise<{ podsRunning: number }> {
+    if (this.synced) await this.finishTerminating();
     if (this.synced) await this.removeDeleted();
     clearInterval(this.evictionTimer);
     this.informer?.stop();
@@ -140,6 +143,30 @@ export class Kubelet {
     }
     if (this.claim) await releaseNodeClaim(this.opts.runtime, this.claim).catch((err) => this.log.warn({ err }, 'node claim not released'));
     return { podsRunning };
+  }
+
+  /**
+   * Pods being deleted get the grace period they were promised (preStop hooks, the
+   * SIGTERM, the final removal) before the kubelet stops: it waits for their
+   * workers, until the last grace period ends (plus a margin for the removal).
+   */
+  private async finishTerminating(): Promise<void> {
+    // Asked now, not the watch cache: a deletion just before the stop counts too.
+    const pods = await this.opts.client.listPods(undefined, { fieldSelector: `spec.nodeName=${this.opts.nodeName}` }).catch(() => undefined);
+    for (const pod of pods?.items ?? []) {
+      if (pod.metadata.deletionTimestamp && this.workers.get(pod.metadata.uid!)?.terminatingUntil === undefined) this.handlePod('MODIFIED', pod);
+    }
+    const terminating = [...this.workers.values()].filter((w) => w.terminatingUntil !== undefined);
+    if (!terminating.length) return;
+    const waitMs = Math.max(0, Math.max(...terminating.map((w) => w.terminatingUntil!)) - Date.now()) + TERMINATION_MARGIN_MS;
+    this.log.info({ pods: terminating.length, waitMs }, 'waiting for terminating pods before stopping');
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      Promise.all(terminating.map((w) => w.whenFinished())).then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), waitMs))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.log.warn({ pods: terminating.filter((w) => w.terminatingUntil !== undefined).length }, 'terminating pods did not finish in time; the next start goes on with them');
   }
 
   /**

@@ -52,6 +52,7 @@ export class PodWorker {
   private pod: Pod;
   private removed = false; // gone from the API (force delete): kill at once
   private finished = false;
+  private finishWaiters: (() => void)[] = [];
   private running = false;
   private dirty = false;
   private timers = new Set<NodeJS.Timeout>();
@@ -118,8 +119,20 @@ export class PodWorker {
     this.timers.add(t);
   }
 
+  /** While the pod is being deleted: when its grace period ends (the API's deletionTimestamp), in ms. */
+  get terminatingUntil(): number | undefined {
+    const at = this.pod.metadata.deletionTimestamp;
+    return at && !this.finished ? Date.parse(at) : undefined;
+  }
+
+  /** Resolves once the worker is done with its pod (it is gone from the API and from Docker). */
+  whenFinished(): Promise<void> {
+    return this.finished ? Promise.resolve() : new Promise((resolve) => this.finishWaiters.push(resolve));
+  }
+
   private finish(): void {
     this.finished = true;
+    for (const resolve of this.finishWaiters.splice(0)) resolve();
     for (const t of this.timers) this.deps.clock.clearTimeout(t);
     this.timers.clear();
     this.deps.backoff.forget(`${this.uid}/`);

@@ -274,13 +274,30 @@ export async function stop(): Promise<void> {
   }
   if (!pid) throw new UsageError(`the minipod daemon holds ${minipodHome()} but its pid file ${paths.pidFile()} is missing`);
   const logStart = existsSync(paths.logFile()) ? statSync(paths.logFile()).size : 0;
+  // The kubelet lets pods being deleted finish their grace period first (and says so).
+  const graceMs = await terminatingGraceMs();
+  if (graceMs !== undefined) console.log(`waiting for pods being deleted to finish their grace period (at most ${Math.ceil(graceMs / 1000)} s)`);
+  const timeoutMs = 30_000 + (graceMs ?? 0);
   process.kill(pid, 'SIGTERM');
-  if (!(await until(() => !running(), 30_000))) {
-    throw new UsageError(`the minipod daemon (pid ${pid}) did not stop within 30 s`);
+  if (!(await until(() => !running(), timeoutMs))) {
+    throw new UsageError(`the minipod daemon (pid ${pid}) did not stop within ${Math.round(timeoutMs / 1000)} s`);
   }
   console.log(`minipod daemon stopped (pid ${pid})`);
   const left = podsLeftRunning(logStart);
   if (left) console.log(`${left} pod${left === 1 ? '' : 's'} keep${left === 1 ? 's' : ''} running; the next start adopts them`);
+}
+
+/** How long until the grace period of the last pod being deleted ends; undefined when none is. */
+async function terminatingGraceMs(): Promise<number | undefined> {
+  const client = new Client({ socketPath: paths.socket() });
+  try {
+    const ends = (await client.listPods(undefined)).items.map((p) => p.metadata.deletionTimestamp).filter((t): t is string => !!t).map((t) => Date.parse(t));
+    return ends.length ? Math.max(0, Math.max(...ends) - Date.now()) : undefined;
+  } catch {
+    return undefined; // the API does not answer: the daemon's own stop decides
+  } finally {
+    client.close();
+  }
 }
 
 /** What the daemon's last words in its log ("daemon stopped") say it left running. */

@@ -111,6 +111,19 @@ export interface Volume {
   hostPath?: { path: string; type?: string };
 }
 
+export type DNSPolicy = 'ClusterFirstWithHostNet' | 'ClusterFirst' | 'Default' | 'None';
+
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: { name: string; value?: string }[];
+}
+
+export interface HostAlias {
+  ip: string;
+  hostnames?: string[];
+}
+
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
@@ -133,8 +146,11 @@ export interface PodSpec {
     seccompProfile?: SeccompProfile;
   };
   schedulerName?: string;
+  dnsPolicy?: DNSPolicy;
+  dnsConfig?: PodDNSConfig;
+  hostAliases?: HostAlias[];
+  setHostnameAsFQDN?: boolean;
   // Accepted only with their Kubernetes default value (see schemas/pod.schema.json).
-  dnsPolicy?: 'ClusterFirst';
   enableServiceLinks?: boolean;
   serviceAccountName?: string;
   serviceAccount?: string;

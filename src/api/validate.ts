@@ -485,6 +485,8 @@ function checkSpec(spec: Obj, out: Issue[]): void {
   }
   checkLabels(spec.nodeSelector, ['spec', 'nodeSelector'], out);
   checkSecurityContext(spec.securityContext, ['spec', 'securityContext'], out);
+  checkDNSConfig(spec, out);
+  checkHostAliases(spec.hostAliases, out);
   // Kubernetes checks app containers first, then init containers against all names.
   for (const field of ['containers', 'initContainers'] as const) {
     asArray(spec[field]).forEach((c) => {
@@ -494,6 +496,80 @@ function checkSpec(spec: Obj, out: Issue[]): void {
   checkContainerList(asArray(spec.containers), ['spec', 'containers'], ctx, new Set());
   const appNames = new Set(asArray(spec.containers).flatMap((c) => (isObject(c) && typeof c.name === 'string' ? [c.name] : [])));
   checkContainerList(asArray(spec.initContainers), ['spec', 'initContainers'], ctx, appNames);
+}
+
+// The apiserver's limits, from libc's resolver (pkg/apis/core/validation).
+const MAX_DNS_NAMESERVERS = 3;
+const MAX_DNS_SEARCH_PATHS = 32;
+const MAX_DNS_SEARCH_LIST_CHARS = 2048;
+const IP_FORMAT_ERROR = 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)';
+
+/** Go's net.ParseIP: no zone (`%eth0`), which Node's isIP would accept. */
+const isValidIP = (v: string) => isIP(v) !== 0 && !v.includes('%');
+
+/** A list value as Go's %#v prints it in field errors: []string{"a", "b"}. */
+function showStrings(list: unknown[]): string {
+  const text = `[]string{${list.map((v) => JSON.stringify(String(v))).join(', ')}}`;
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}... (${list.length} items)` : text;
+}
+
+function checkDNSConfig(spec: Obj, out: Issue[]): void {
+  const at: Seg[] = ['spec', 'dnsConfig'];
+  const config = spec.dnsConfig;
+  if (spec.dnsPolicy === 'None') {
+    if (config === undefined) {
+      out.push({ segs: at, target: 'parent', message: 'Required value: must provide `dnsConfig` when `dnsPolicy` is None' });
+      return;
+    }
+    if (isObject(config) && asArray(config.nameservers).length === 0) {
+      out.push({ segs: [...at, 'nameservers'], target: config.nameservers === undefined ? 'parent' : 'value', message: 'Required value: must provide at least one DNS nameserver when `dnsPolicy` is None' });
+      return;
+    }
+  }
+  if (!isObject(config)) return;
+  const nameservers = asArray(config.nameservers);
+  if (nameservers.length > MAX_DNS_NAMESERVERS) {
+    out.push({ segs: [...at, 'nameservers'], target: 'value', message: `Invalid value: ${showStrings(nameservers)}: must not have more than ${MAX_DNS_NAMESERVERS} nameservers` });
+  }
+  nameservers.forEach((ns, i) => {
+    if (typeof ns === 'string' && !isValidIP(ns)) out.push({ segs: [...at, 'nameservers', i], target: 'value', message: invalid(ns, IP_FORMAT_ERROR) });
+  });
+  const searches = asArray(config.searches);
+  if (searches.length > MAX_DNS_SEARCH_PATHS) {
+    out.push({ segs: [...at, 'searches'], target: 'value', message: `Invalid value: ${showStrings(searches)}: must not have more than ${MAX_DNS_SEARCH_PATHS} search paths` });
+  }
+  if (searches.join(' ').length > MAX_DNS_SEARCH_LIST_CHARS) {
+    out.push({ segs: [...at, 'searches'], target: 'value', message: `Invalid value: ${showStrings(searches)}: must not have more than ${MAX_DNS_SEARCH_LIST_CHARS} characters (including spaces) in the search list` });
+  }
+  searches.forEach((search, i) => {
+    if (typeof search !== 'string') return;
+    const name = search.endsWith('.') ? search.slice(0, -1) : search; // an absolute name is fine
+    for (const m of dns1123SubdomainErrors(name)) out.push({ segs: [...at, 'searches', i], target: 'value', message: invalid(name, m) });
+  });
+  asArray(config.options).forEach((o, i) => {
+    if (!isObject(o)) return;
+    if (o.name === undefined || o.name === '') out.push({ segs: [...at, 'options', i], target: 'value', message: 'Required value: must not be empty' });
+    // Not an apiserver rule: the runtime writes each option as one token of the
+    // `options` line, so a blank or a newline would add options or whole directives.
+    for (const field of ['name', 'value']) {
+      const v = o[field];
+      if (typeof v === 'string' && /[\s\x00-\x1f\x7f]/.test(v)) {
+        out.push({ segs: [...at, 'options', i, field], target: 'value', message: invalid(v, 'must not contain whitespace or control characters (it is one token of the resolv.conf options line)') });
+      }
+    }
+  });
+}
+
+function checkHostAliases(aliases: unknown, out: Issue[]): void {
+  asArray(aliases).forEach((a, i) => {
+    if (!isObject(a)) return;
+    const at: Seg[] = ['spec', 'hostAliases', i];
+    const ip = a.ip ?? '';
+    if (typeof ip === 'string' && !isValidIP(ip)) out.push({ segs: [...at, 'ip'], target: a.ip === undefined ? 'parent' : 'value', message: invalid(ip, IP_FORMAT_ERROR) });
+    asArray(a.hostnames).forEach((h, j) => {
+      if (typeof h === 'string') for (const m of dns1123SubdomainErrors(h)) out.push({ segs: [...at, 'hostnames', j], target: 'value', message: invalid(h, m) });
+    });
+  });
 }
 
 function checkVolumes(volumes: unknown, out: Issue[]): Set<string> {

@@ -41,6 +41,9 @@ export interface PodContext {
   /** Where pods reach the API server, for the KUBERNETES_SERVICE_* variables. */
   apiHost?: string;
   apiPort?: number;
+  /** The pod's hosts file and resolv.conf on the host, mounted at /etc/hosts and /etc/resolv.conf. */
+  hostsFile?: string;
+  resolvConf?: string;
 }
 
 /** A short hash of the container's spec: a changed spec means a new container. */
@@ -140,6 +143,10 @@ function mounts(c: Container, ctx: PodContext, attempt: number): Mount[] {
     chmodSync(file, 0o666);
     out.push({ hostPath: file, containerPath: c.terminationMessagePath ?? '/dev/termination-log', readOnly: false });
   }
+  // A container that mounts a volume there keeps its own (the kubelet's and the runtime's rule).
+  const taken = (path: string) => (c.volumeMounts ?? []).some((m) => m.mountPath === path);
+  if (ctx.hostsFile && !taken('/etc/hosts')) out.push({ hostPath: ctx.hostsFile, containerPath: '/etc/hosts', readOnly: false });
+  if (ctx.resolvConf && !taken('/etc/resolv.conf')) out.push({ hostPath: ctx.resolvConf, containerPath: '/etc/resolv.conf', readOnly: !!c.securityContext?.readOnlyRootFilesystem });
   return out;
 }
 

@@ -2,6 +2,7 @@
 // (pkg/kubelet/pod_workers.go). Each sync compares the pod's spec with what Docker
 // shows and takes the next steps (computePodActions): sandbox, init containers in
 // order, app containers with restart policy and back-off; then writes the status.
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Container, Pod, PodCondition, PodStatus } from '../api/types.js';
@@ -28,6 +29,9 @@ import type { ProbeManager } from './prober/index.js';
 import { attemptsOf, generatePodStatus, type Waiting } from './status.js';
 import { emptyDirPath, podDir, prepareVolumes, removePodDir } from './volumes.js';
 import { EVICTED, emptyDirOverLimit } from './eviction.js';
+import { writePodResolvConf } from './dns.js';
+import { managedHostsFileContent, nodeHostsFileContent, readNodeHosts, writeHostsFile } from './hosts-file.js';
+import { SandboxConfigError, nodenameForKernel, podHostnameAndDomain } from './hostname.js';
 
 export interface PodWorkerDeps {
   runtime: DockerRuntime;
@@ -62,6 +66,7 @@ export class PodWorker {
   private killer: ContainerKiller;
   private messages: TerminationMessages;
   private evicted?: string; // the eviction manager's message, once it decided
+  private hostsContent?: string; // what the pod's hosts file holds, as this worker last wrote it
 
   constructor(
     pod: Pod,
@@ -199,8 +204,10 @@ export class PodWorker {
         .filter((p) => p.hostPort)
         .map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort!, hostIP: p.hostIP ?? '127.0.0.1', protocol: p.protocol ?? 'TCP' })),
     );
+    const hostname = this.sandboxDNS();
+    if (hostname === undefined) return undefined;
     const sandbox = await this.deps.runtime.runSandbox(this.ref(), {
-      hostname: (spec.hostname ?? this.pod.metadata.name!).slice(0, 63),
+      hostname,
       hostNetwork: !!spec.hostNetwork,
       ports,
       attempt: current ? current.attempt + 1 : 0,
@@ -209,8 +216,53 @@ export class PodWorker {
     return sandbox;
   }
 
+  /**
+   * The kubelet's sandbox config for DNS: the pod's resolv.conf (written anew for
+   * each sandbox, with its warnings) and the hostname. A hostname that cannot be
+   * made fails the sandbox as upstream does (FailedCreatePodSandBox); the next
+   * sync tries again.
+   */
+  private sandboxDNS(): string | undefined {
+    const dir = podDir(this.deps.podsDir, this.uid);
+    mkdirSync(dir, { recursive: true });
+    for (const e of writePodResolvConf(join(dir, 'resolv.conf'), this.pod)) this.deps.recorder.event(this.pod, 'Warning', e.reason, e.message);
+    const { hostname, domain } = podHostnameAndDomain(this.pod);
+    try {
+      return nodenameForKernel(hostname, domain, this.pod.spec.setHostnameAsFQDN);
+    } catch (err) {
+      if (!(err instanceof SandboxConfigError)) throw err;
+      this.deps.recorder.event(this.pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${err.message}`);
+      this.after(10_000);
+      return undefined;
+    }
+  }
+
+  /**
+   * The pod's hosts file, written as soon as the sandbox's IP is known (before
+   * that, in a sandbox still starting, without the pod's own line).
+   */
+  private hostsFile(podIP: string | undefined): string {
+    const dir = podDir(this.deps.podsDir, this.uid);
+    mkdirSync(dir, { recursive: true });
+    const spec = this.pod.spec;
+    const { hostname, domain } = podHostnameAndDomain(this.pod);
+    const content = spec.hostNetwork
+      ? nodeHostsFileContent(readNodeHosts(), spec.hostAliases)
+      : managedHostsFileContent(podIP ? [podIP] : [], hostname, domain, spec.hostAliases);
+    const file = join(dir, 'etc-hosts');
+    this.hostsContent = writeHostsFile(file, content, existsSync(file) ? this.hostsContent : undefined);
+    return file;
+  }
+
   private context(sandbox: RuntimeContainer): PodContext {
+    const hostsFile = this.hostsFile(sandbox.ip);
+    const resolvConf = join(podDir(this.deps.podsDir, this.uid), 'resolv.conf');
+    // A sandbox made before the file existed (an older minipod, a lost pod directory):
+    // formed again, its warnings already given when that sandbox was made.
+    if (!existsSync(resolvConf)) writePodResolvConf(resolvConf, this.pod);
     return {
+      hostsFile,
+      resolvConf,
       pod: this.pod,
       podIP: this.pod.spec.hostNetwork ? this.deps.hostIP : sandbox.ip,
       hostIP: this.deps.hostIP,
@@ -259,6 +311,7 @@ export class PodWorker {
     }
     if (!sandbox || !ctx || !id) return;
     ctx.podIP = this.pod.spec.hostNetwork ? this.deps.hostIP : sandbox.ip;
+    this.hostsFile(sandbox.ip); // now with the pod's IP, before the container starts
     await this.run(spec, 'app', id, ctx);
   }
 

@@ -1,9 +1,9 @@
 // The raw Docker floor: the same pause + app containers a pod needs, created and
 // started through the Docker API from an already-running Node process, with the
-// same namespace sharing the kubelet sets up. Every container carries the bench
-// label, so that a crashed run's leftovers can be found and removed.
-import type Docker from 'dockerode';
-import { docker } from './cluster.js';
+// same namespace sharing the kubelet sets up. Every container carries the raw
+// label, so that a crashed run's leftovers can be found and removed. The benchmarks
+// and the reliability tests both measure minipod against it, in the same run.
+import Docker from 'dockerode';
 
 export const RAW_LABEL = 'minipod.io/bench-raw';
 export const PAUSE_IMAGE = 'minipod/pause:1';
@@ -14,8 +14,15 @@ export interface RawPod {
   app: string;
 }
 
+export interface RawApp {
+  image: string;
+  cmd: string[];
+}
+
+const defaultEngine = new Docker();
+
 /** pause (shareable IPC, the pod's hostname) + one app container joined to it. */
-export async function rawPodStart(run: string, name: string): Promise<RawPod> {
+export async function rawPodStart(run: string, name: string, app: RawApp = { image: APP_IMAGE, cmd: ['sleep', '3600'] }, docker: Docker = defaultEngine): Promise<RawPod> {
   const labels = { [RAW_LABEL]: run };
   const pause = await docker.createContainer({
     name: `${run}_${name}_POD`,
@@ -26,21 +33,29 @@ export async function rawPodStart(run: string, name: string): Promise<RawPod> {
   });
   await pause.start();
   const join = `container:${pause.id}`;
-  const app = await docker.createContainer({
+  const container = await docker.createContainer({
     name: `${run}_${name}_app`,
-    Image: APP_IMAGE,
-    Cmd: ['sleep', '3600'],
+    Image: app.image,
+    Cmd: app.cmd,
     Labels: labels,
     HostConfig: { NetworkMode: join, IpcMode: join, RestartPolicy: { Name: 'no' } },
   });
-  await app.start();
-  return { pause: pause.id, app: app.id };
+  await container.start();
+  return { pause: pause.id, app: container.id };
 }
 
 /** `docker rm -f`, app before pause. */
-export async function rawPodRemove(p: RawPod): Promise<void> {
+export async function rawPodRemove(p: RawPod, docker: Docker = defaultEngine): Promise<void> {
   await docker.getContainer(p.app).remove({ force: true });
   await docker.getContainer(p.pause).remove({ force: true });
+}
+
+/** What a graceful pod deletion asks of Docker: stop the app (SIGTERM, then SIGKILL after the grace period), stop the pause container, remove both. */
+export async function rawPodStop(p: RawPod, graceSeconds: number, docker: Docker = defaultEngine): Promise<void> {
+  await docker.getContainer(p.app).stop({ t: graceSeconds });
+  await docker.getContainer(p.pause).stop({ t: 0 });
+  await docker.getContainer(p.app).remove();
+  await docker.getContainer(p.pause).remove();
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at a time. */
@@ -58,8 +73,8 @@ export async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, 
   return out;
 }
 
-/** Removes every raw container of this bench run (or of any run). */
-export async function rawCleanup(run?: string): Promise<void> {
+/** Removes every raw container of this run (or of any run). */
+export async function rawCleanup(run?: string, docker: Docker = defaultEngine): Promise<void> {
   const label = run ? `${RAW_LABEL}=${run}` : RAW_LABEL;
   const list: Docker.ContainerInfo[] = await docker.listContainers({ all: true, filters: { label: [label] } });
   await pool(list, 4, (c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined));

@@ -1,6 +1,7 @@
 // Crash-loop back-off measured on real Docker: a container that exits 1 at once
-// under restartPolicy Always starts again at once, then after 10 s, 20 s, 40 s
-// (the kubelet's 10 s doubling back-off), measured from Docker's own event times.
+// under restartPolicy Always starts again at once, then after 10 s, then 20 s (the kubelet's
+// 10 s doubling back-off; test/unit/backoff.test.ts follows it to the 300 s cap),
+// measured from Docker's own event times.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestCluster, docker, watchPod } from './harness.js';
 
@@ -8,7 +9,7 @@ const cluster = new TestCluster();
 beforeAll(() => cluster.start(), 30_000);
 afterAll(() => cluster.cleanup(), 60_000);
 
-it('restarts a crashing container with gaps of 0, 10, 20, 40 s and shows CrashLoopBackOff', async () => {
+it('restarts a crashing container with gaps of 0, 10, 20 s and shows CrashLoopBackOff', async () => {
   const since = Math.floor(Date.now() / 1000) - 1;
   const starts: number[] = [];
   const stream = (await docker.getEvents({
@@ -31,18 +32,17 @@ it('restarts a crashing container with gaps of 0, 10, 20, 40 s and shows CrashLo
     expect(cs.lastState.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
     expect((await cluster.mp(['get', 'pod', 'crashloop'])).stdout).toMatch(/^crashloop\s+0\/1\s+CrashLoopBackOff\s+1 \(\d+s ago\)\s/m);
 
-    await watchPod(cluster.client, 'default', 'crashloop', (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 4, 90_000, 'restarted 4 times');
-    await new Promise<void>((resolve) => { const check = () => (starts.length >= 5 ? resolve() : setTimeout(check, 50)); check(); });
-    const gaps = starts.slice(1, 5).map((t, i) => t - starts[i]);
+    await watchPod(cluster.client, 'default', 'crashloop', (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 3, 60_000, 'restarted 3 times');
+    await new Promise<void>((resolve) => { const check = () => (starts.length >= 4 ? resolve() : setTimeout(check, 50)); check(); });
+    const gaps = starts.slice(1, 4).map((t, i) => t - starts[i]);
     console.info(`back-off: gaps between starts ${gaps.map((g) => g.toFixed(2)).join(' s, ')} s`);
     expect(gaps[0]).toBeLessThan(2);
     expect(Math.abs(gaps[1] - 10)).toBeLessThanOrEqual(2);
     expect(Math.abs(gaps[2] - 20)).toBeLessThanOrEqual(2);
-    expect(Math.abs(gaps[3] - 40)).toBeLessThanOrEqual(2);
     const backoffEvents = (await cluster.client.listEvents('default', { fieldSelector: 'involvedObject.name=crashloop,reason=BackOff' })).items;
     expect(backoffEvents[0]).toMatchObject({ type: 'Warning', message: expect.stringContaining('Back-off restarting failed container main in pod crashloop_default(') });
-    expect(backoffEvents[0].count).toBeGreaterThanOrEqual(3);
+    expect(backoffEvents[0].count).toBeGreaterThanOrEqual(2);
   } finally {
     stream.destroy();
   }
-}, 120_000);
+}, 90_000);

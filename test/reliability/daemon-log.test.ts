@@ -44,13 +44,19 @@ it(`logs every state change of ${N} pods with restarts, probes and kills, one li
   const pods = Array.from({ length: N }, (_, i) => pod(i));
   await Promise.all(pods.map((p) => cluster.client.createPod('default', p)));
   const name = (k: Kind) => pods.filter((p) => p.metadata.name!.startsWith(k)).map((p) => p.metadata.name!);
+  let late: string[] = [];
+  const backedOff = new Set<string>(); // each crash pod seen in CrashLoopBackOff once (they restart at different times)
   await waitFor(async () => {
     const list = (await cluster.client.listPods('default')).items;
     const by = new Map(list.map((p) => [p.metadata.name!, p]));
-    const crashing = name('crash').every((n) => by.get(n)?.status?.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff');
-    const ready = [...name('probe'), ...name('kill')].every((n) => by.get(n)?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    return crashing && ready;
-  }, 60_000, 'crash pods in CrashLoopBackOff, the others Ready');
+    for (const n of name('crash')) if (by.get(n)?.status?.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff') backedOff.add(n);
+    const crashing = backedOff.size === name('crash').length;
+    const unready = [...name('probe'), ...name('kill')].filter((n) => !by.get(n)?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    late = [...name('crash').filter((n) => !backedOff.has(n)), ...unready].map((n) => `${n}: ${JSON.stringify(by.get(n)?.status?.containerStatuses?.[0]?.state)}`);
+    return crashing && !unready.length;
+  }, 30_000 + N * 3_000, 'crash pods in CrashLoopBackOff, the others Ready').catch((err) => {
+    throw new Error(`${(err as Error).message}: ${late.join('; ')}`);
+  });
   await Promise.all(name('kill').map((n) => cluster.client.deletePod('default', n)));
   await waitFor(async () => (await cluster.client.listPods('default')).items.every((p) => !p.metadata.name!.startsWith('kill')), 30_000, 'the killed pods to go');
 
@@ -103,7 +109,7 @@ it(`logs every state change of ${N} pods with restarts, probes and kills, one li
   const warn = await cluster.mp(['daemon', 'logs', '--level', 'warn']);
   expect(warn.stdout.trimEnd().split('\n').every((l) => / {2}(WARN |ERROR|FATAL) {2}/.test(l)), warn.stdout).toBe(true);
   expect(warn.stdout).toContain('Back-off restarting failed container app in pod crash-0_default(');
-}, 120_000);
+}, 120_000 + N * 5_000);
 
 it('daemon logs -f prints new lines as they are written', async () => {
   const follower = spawn(process.execPath, [BIN, 'daemon', 'logs', '-f', '--tail', '1'], { env: cluster.env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -15,7 +15,8 @@ import { ROOT, TestCluster } from '../e2e/harness.js';
 import { baseManifests, mutant, type Mutant, prng, tenMegabyteMutants } from './hostile-mutator.js';
 
 const SEED = 20261128;
-const COUNT = 6000;
+// 3000 in the suite (each mutant kind hundreds of times); MINIPOD_FUZZ_MUTANTS=20000 for a longer hunt.
+const COUNT = Number(process.env.MINIPOD_FUZZ_MUTANTS ?? 3000);
 const bases = baseManifests(join(ROOT, 'manifests'));
 // Well-formed mutants must be stored: Pod Security would refuse some (host-port.yaml's
 // hostPort, a mutated hostNetwork), and that is not what this file measures.
@@ -100,7 +101,7 @@ describe('hostile input', () => {
     const refused = [...rejected.values()].filter(Boolean).length;
     figures.push(`CLI validation: ${refused} of ${rejected.size} mutants refused (${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')}); slowest ${slowest.ms} ms: ${slowest.kind}`);
     expect(distinct(failures)).toEqual([]);
-    expect(refused).toBeGreaterThanOrEqual(5000);
+    expect(refused / COUNT, 'most mutants are malformed').toBeGreaterThanOrEqual(0.85); // 5607 of 6007 with this seed
     expect(slowest.ms, 'no mutant takes long').toBeLessThan(20_000);
   }, 180_000);
 

@@ -26,7 +26,18 @@ function defaultProbe(p: Probe | undefined): void {
   }
 }
 
+/** SetDefaults_Pod: a limit without a request makes the request equal to it (in a pod, not a template). */
+function defaultRequests(c: Container): void {
+  const limits = c.resources?.limits;
+  if (!limits || !Object.keys(limits).length) return;
+  const requests = (c.resources!.requests ??= {});
+  for (const [name, value] of Object.entries(limits)) {
+    if (name !== '__proto__' && !Object.hasOwn(requests, name)) requests[name] = value;
+  }
+}
+
 function defaultContainer(c: Container): void {
+  defaultRequests(c);
   c.imagePullPolicy ??= defaultPullPolicy(c.image);
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';

@@ -59,3 +59,51 @@ export function tryParseQuantity(s: unknown): number | undefined {
 export function isValidQuantity(s: unknown): boolean {
   return tryParseQuantity(s) !== undefined;
 }
+
+const BINARY_EXP: Record<string, bigint> = { Ki: 10n, Mi: 20n, Gi: 30n, Ti: 40n, Pi: 50n, Ei: 60n };
+/** Magnitudes are held at 10^60 nano units: no resource is that large, and "1e999999999" must not become a billion digits. */
+const NANOS_CAP = 10n ** 60n;
+
+/**
+ * The quantity as apimachinery keeps it after parsing: rounded up (away from zero)
+ * to a whole number of nano units, and exact — unlike parseQuantity's float — so
+ * that sums, comparisons (the QoS class) and the kubelet's MilliValue()/Value()
+ * come out as upstream's. Throws QuantityError on bad syntax.
+ */
+export function quantityNanos(s: string | number): bigint {
+  if (typeof s === 'number' && !Number.isFinite(s)) throw new QuantityError(s);
+  const text = typeof s === 'number' ? String(s) : s;
+  const m = typeof text === 'string' ? QUANTITY_RE.exec(text) : null;
+  if (!m) throw new QuantityError(String(s));
+  const [, num, exp, bin, dec] = m;
+  const negative = num.startsWith('-');
+  const [whole, frac = ''] = num.replace(/^[+-]/, '').split('.');
+  let digits = BigInt(`${whole}${frac}` || '0');
+  if (digits === 0n) return 0n;
+  if (bin !== undefined) digits <<= BINARY_EXP[bin];
+  const pow10 = 9 - frac.length + (exp !== undefined ? Number(exp) : dec !== undefined ? DECIMAL[dec] : 0);
+  const length = digits.toString().length;
+  let nanos: bigint;
+  if (length + pow10 > 61) nanos = NANOS_CAP;
+  else if (pow10 >= 0) nanos = digits * 10n ** BigInt(pow10);
+  else if (-pow10 > length) nanos = 1n; // below one nano unit: rounded up to it
+  else nanos = ceilDiv(digits, 10n ** BigInt(-pow10));
+  return negative ? -nanos : nanos;
+}
+
+/** ⌈a / b⌉ for a ≥ 0, b > 0. */
+export function ceilDiv(a: bigint, b: bigint): bigint {
+  return (a + b - 1n) / b;
+}
+
+/** apimachinery's MilliValue(): thousandths, rounded up. */
+export function milliValue(s: string | number): bigint {
+  const n = quantityNanos(s);
+  return n < 0n ? -ceilDiv(-n, 10n ** 6n) : ceilDiv(n, 10n ** 6n);
+}
+
+/** apimachinery's Value(): whole units, rounded up. */
+export function wholeValue(s: string | number): bigint {
+  const n = quantityNanos(s);
+  return n < 0n ? -ceilDiv(-n, 10n ** 9n) : ceilDiv(n, 10n ** 9n);
+}

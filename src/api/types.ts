@@ -197,6 +197,7 @@ export interface PodCondition {
 }
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+export type PodQOSClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 
 export interface PodStatus {
   phase?: PodPhase;
@@ -209,6 +210,7 @@ export interface PodStatus {
   startTime?: string;
   initContainerStatuses?: ContainerStatus[];
   containerStatuses?: ContainerStatus[];
+  qosClass?: PodQOSClass;
 }
 
 export interface Pod {

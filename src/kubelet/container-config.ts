@@ -11,6 +11,7 @@ import { sortKeys } from '../apiserver/registry.js';
 import { SubPathError, resolveSubPath } from './subpath.js';
 import { bindSubPath, canBindMount, subPathTarget } from './subpath-mount.js';
 import { seccompFor, verifyRunAsNonRoot } from './security-context.js';
+import { linuxContainerResources } from './resources.js';
 
 /**
  * The container's config cannot be made from its spec and the node's state: the
@@ -179,7 +180,7 @@ export function buildContainerConfig(c: Container, kind: ContainerKind, attempt:
   const uid = sec.runAsUser ?? podSec.runAsUser;
   const gid = sec.runAsGroup ?? podSec.runAsGroup;
   const groups = [...(podSec.supplementalGroups ?? []), ...(podSec.fsGroup !== undefined ? [podSec.fsGroup] : [])];
-  const limits = c.resources?.limits ?? {};
+  const resources = linuxContainerResources(c);
   // The kubelet's order: mounts and environment, then runAsNonRoot, then seccomp.
   const containerMounts = mounts(c, ctx, attempt);
   verifyRunAsNonRoot(ctx.pod, c, imageUser);
@@ -197,8 +198,11 @@ export function buildContainerConfig(c: Container, kind: ContainerKind, attempt:
     mounts: containerMounts,
     user: uid !== undefined ? (gid !== undefined ? `${uid}:${gid}` : String(uid)) : gid !== undefined ? `0:${gid}` : undefined,
     readOnlyRootfs: sec.readOnlyRootFilesystem,
-    memoryBytes: limits.memory !== undefined ? Math.round(parseQuantity(limits.memory)) : undefined,
-    nanoCpus: limits.cpu !== undefined ? Math.round(parseQuantity(limits.cpu) * 1e9) : undefined,
+    cpuShares: resources.cpuShares,
+    cpuPeriod: resources.cpuPeriod,
+    cpuQuota: resources.cpuQuota,
+    memoryBytes: resources.memoryLimitBytes,
+    memorySwapBytes: resources.memorySwapLimitBytes,
     capAdd: sec.capabilities?.add,
     capDrop: sec.capabilities?.drop,
     privileged: sec.privileged,

@@ -12,6 +12,7 @@ import type {
   PodStatus,
 } from '../api/types.js';
 import type { RuntimeContainer } from '../runtime/docker.js';
+import { podQOSClass } from '../api/qos.js';
 
 export interface Waiting {
   reason: string;
@@ -191,6 +192,7 @@ export function generatePodStatus(input: StatusInput, previous: PodStatus | unde
     startTime: previous?.startTime ?? now,
     ...(init.length ? { initContainerStatuses: init } : {}),
     containerStatuses: app,
+    qosClass: podQOSClass(input.pod), // as upstream, for pods the API server did not classify
   };
   return status;
 }

@@ -56,8 +56,12 @@ export interface ContainerConfig {
   mounts: Mount[];
   user?: string;
   readOnlyRootfs?: boolean;
+  /** cgroup settings, as the kubelet computes them (src/kubelet/resources.ts). */
+  cpuShares?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
   memoryBytes?: number;
-  nanoCpus?: number;
+  memorySwapBytes?: number;
   capAdd?: string[];
   capDrop?: string[];
   privileged?: boolean;
@@ -221,8 +225,11 @@ export class DockerRuntime {
         PidMode: shareProcessNamespace ? join : undefined,
         Binds: cfg.mounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
         ReadonlyRootfs: cfg.readOnlyRootfs,
+        CpuShares: cfg.cpuShares,
+        CpuPeriod: cfg.cpuPeriod,
+        CpuQuota: cfg.cpuQuota,
         Memory: cfg.memoryBytes,
-        NanoCpus: cfg.nanoCpus,
+        MemorySwap: cfg.memorySwapBytes,
         CapAdd: cfg.capAdd,
         CapDrop: cfg.capDrop,
         Privileged: cfg.privileged,

@@ -3,7 +3,8 @@
 // configures it, with the pod's events found by involvedObject.
 import { humanDuration } from '../../api/printers.js';
 import { parseQuantity } from '../../api/quantity.js';
-import type { Container, ContainerState, ContainerStatus, EnvVar, Event, Pod, Probe, Volume } from '../../api/types.js';
+import { podQOSClass } from '../../api/qos.js';
+import type { Container, ContainerState, ContainerStatus, EnvVar, Event, Pod, PodQOSClass, Probe, Volume } from '../../api/types.js';
 import type { Client } from '../../client/client.js';
 import { connect } from '../connect.js';
 import { UsageError } from '../output.js';
@@ -260,27 +261,9 @@ function describeVolumes(w: PrefixWriter, volumes: Volume[] | undefined): void {
   }
 }
 
-/** pkg/apis/core/helper/qos GetPodQOS, for cpu and memory. */
-export function qosClass(pod: Pod): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const requests: Record<string, number> = {};
-  const limits: Record<string, number> = {};
-  let guaranteed = true;
-  for (const c of [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]) {
-    const lim = c.resources?.limits ?? {};
-    const req = { ...lim, ...(c.resources?.requests ?? {}) }; // requests default to limits
-    for (const [k, v] of Object.entries(req)) if ((k === 'cpu' || k === 'memory') && parseQuantity(v) > 0) requests[k] = (requests[k] ?? 0) + parseQuantity(v);
-    const found = new Set<string>();
-    for (const [k, v] of Object.entries(lim)) {
-      if ((k === 'cpu' || k === 'memory') && parseQuantity(v) > 0) {
-        found.add(k);
-        limits[k] = (limits[k] ?? 0) + parseQuantity(v);
-      }
-    }
-    if (!found.has('cpu') || !found.has('memory')) guaranteed = false;
-  }
-  if (!Object.keys(requests).length && !Object.keys(limits).length) return 'BestEffort';
-  if (guaranteed && Object.keys(requests).every((k) => requests[k] === limits[k])) return 'Guaranteed';
-  return 'Burstable';
+/** kubectl's QoS line: the class the pod's status reports, else computed from its spec. */
+export function qosClass(pod: Pod): PodQOSClass {
+  return pod.status?.qosClass || podQOSClass(pod);
 }
 
 function describeEvents(events: Event[], now: number): string {

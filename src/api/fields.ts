@@ -2,29 +2,15 @@
 // parses them (pkg/fields/selector.go): terms split on unescaped commas, each
 // split at its first `!=`, `==` or `=`, values unescaped (`\\`, `\,`, `\=`); then
 // each field is checked against what the resource can select on, as the API
-// server's field label conversion functions do (pkg/apis/core/v1/conversion.go).
+// server's field label conversion functions do (pkg/apis/core/v1/conversion.go),
+// with the fields each resource declares (src/api/api-resources.ts).
+import { type ResourceName, resourceType } from './api-resources.js';
+
 export interface FieldRequirement {
   field: string;
   op: '=' | '!=';
   value: string;
 }
-
-export const SELECTABLE_FIELDS: Record<string, string[]> = {
-  pods: [
-    'metadata.name', 'metadata.namespace', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName',
-    'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName',
-  ],
-  nodes: ['metadata.name', 'spec.unschedulable'],
-  events: [
-    'metadata.name', 'metadata.namespace', 'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name',
-    'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath',
-    'reason', 'reportingComponent', 'source', 'type',
-  ],
-  namespaces: ['metadata.name', 'status.phase'],
-};
-
-/** Old clients send spec.host for spec.nodeName; Kubernetes still converts it. */
-const FIELD_ALIASES: Record<string, Record<string, string>> = { pods: { 'spec.host': 'spec.nodeName' } };
 
 function splitTerms(selector: string): string[] {
   if (!selector) return [];
@@ -79,16 +65,16 @@ export function unescapeFieldValue(s: string): string {
 }
 
 /** Throws an Error with Kubernetes' wording for bad syntax or an unsupported field. */
-export function parseFieldSelector(text: string, resource: string): FieldRequirement[] {
+export function parseFieldSelector(text: string, resource: ResourceName): FieldRequirement[] {
+  const { selectableFields, fieldLabelAliases } = resourceType(resource);
   const reqs: FieldRequirement[] = [];
   for (const part of splitTerms(text).sort()) {
     if (part === '') continue;
     const t = splitTerm(part);
     if (!t) throw new Error(`invalid selector: '${text}'; can't understand '${part}'`);
     const value = unescapeFieldValue(t.rhs);
-    const field = FIELD_ALIASES[resource]?.[t.lhs] ?? t.lhs;
-    const allowed = SELECTABLE_FIELDS[resource];
-    if (allowed && !allowed.includes(field)) throw new Error(`field label not supported: ${t.lhs}`);
+    const field = fieldLabelAliases && Object.hasOwn(fieldLabelAliases, t.lhs) ? fieldLabelAliases[t.lhs] : t.lhs;
+    if (!selectableFields.includes(field)) throw new Error(`field label not supported: ${t.lhs}`);
     reqs.push({ field, op: t.op === '!=' ? '!=' : '=', value });
   }
   return reqs;

@@ -5,8 +5,10 @@
 // a privileged one: the node is the user's own machine.
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import type { ServedResource } from '../api/api-resources.js';
 import type { Pod } from '../api/types.js';
 import { type Store, type StoredObject, keyOf } from '../store/store.js';
+import { admitToNamespace } from './namespaces.js';
 import { type PodView, decideNamespaceUpdate, decidePod, isSignificantPodUpdate, namespaceCreateErrors, warnExistingPods } from './pod-security/admission.js';
 import { ENFORCE_POLICY_KEY, type Level, defaultPolicy, policyFromLabels } from './pod-security/levels.js';
 import { ApiError, invalid } from './status.js';
@@ -29,6 +31,31 @@ export interface AdmissionPolicy {
 }
 
 export const DEFAULT_ADMISSION: AdmissionPolicy = { podSecurity: 'baseline', allowHostPaths: [] };
+
+/** A write as admission sees it (upstream's admission.Attributes), after validation and defaulting. */
+export interface AdmissionRequest {
+  resource: ServedResource;
+  operation: 'create' | 'update';
+  object: StoredObject;
+  old?: StoredObject;
+}
+
+/**
+ * The admission chain. As upstream's plugins do, each acts on the resources it
+ * is about: NamespaceLifecycle and Pod Security (with the hostPath allow-list)
+ * on pods, Pod Security's label checks on namespaces. Refusals are thrown.
+ */
+export async function admit(store: Store, policy: AdmissionPolicy, a: AdmissionRequest, warnings: string[]): Promise<void> {
+  const { name = '', namespace = '' } = a.object.metadata;
+  switch (a.resource) {
+    case 'pods':
+      if (a.operation === 'create') await admitToNamespace(store, namespace, name);
+      // Validated and defaulted by the pod strategy: the objects are pods.
+      return admitPod(store, a.object as unknown as Pod, a.old as unknown as Pod | undefined, policy, warnings);
+    case 'namespaces':
+      return admitNamespace(store, a.object, a.old, policy, warnings);
+  }
+}
 
 /** True when `path` is `prefix` or lies below it (no `..` escapes: both are resolved). */
 export function underPrefix(path: string, prefix: string): boolean {

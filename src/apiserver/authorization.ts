@@ -4,6 +4,7 @@
 // authorizer grants it) and the join token (the exchange and nothing else).
 // The authorizer decides from the request line alone; NodeRestriction admission
 // (node-restriction.ts) then narrows a node's writes to its own objects.
+import { resourcePath, resourceType } from '../api/api-resources.js';
 import type { Store } from '../store/store.js';
 import { admitNodeRequest } from './node-restriction.js';
 import type { Route } from './server.js';
@@ -38,7 +39,7 @@ const allow: Decision = { allowed: true };
 const deny = (reason = ''): Decision => ({ allowed: false, reason });
 
 /** The node credential exchange (node-credentials.ts), the only thing the join token may do. */
-export const NODE_CREDENTIALS = { apiGroup: 'minipod.io', resource: 'nodecredentials', path: '/apis/minipod.io/v1/nodecredentials' };
+export const NODE_CREDENTIALS = { apiGroup: resourceType('nodecredentials').group, resource: 'nodecredentials', path: resourcePath('nodecredentials') };
 
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 const READ = ['get', 'list', 'watch'];
@@ -121,7 +122,7 @@ export function requestAttributes(method: string, url: URL, route: Route | undef
   else verb = writeVerb[method] ?? method.toLowerCase();
   // A namespace is its own scope (as Kubernetes' RequestInfo has it).
   const namespace = resource === 'namespaces' ? name : route.namespace;
-  return { verb, resource, apiGroup: resource === 'leases' ? 'coordination.k8s.io' : '', subresource, namespace, name, path };
+  return { verb, resource, apiGroup: resourceType(resource).group, subresource, namespace, name, path };
 }
 
 /**

@@ -1,26 +1,29 @@
 // Discovery documents (legacy, unaggregated form: client-go falls back to it when
 // /api answers plain application/json), so that kubectl and client libraries find
-// pods, nodes, events and namespaces and know their verbs and short names.
-const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+// the served resources and know their verbs and short names. Made from the
+// resource model (src/api/api-resources.ts).
+import { servedResources, resourceType } from '../api/api-resources.js';
 
-const RESOURCE_LIST = {
-  kind: 'APIResourceList',
-  apiVersion: 'v1',
-  groupVersion: 'v1',
-  resources: [
-    { name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: RW.filter((v) => v !== 'deletecollection'), shortNames: ['ev'] },
-    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['ns'] },
-    { name: 'namespaces/status', singularName: '', namespaced: false, kind: 'Namespace', verbs: ['get', 'patch', 'update'] },
-    { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: RW.filter((v) => v !== 'deletecollection'), shortNames: ['no'] },
-    { name: 'nodes/status', singularName: '', namespaced: false, kind: 'Node', verbs: ['get', 'patch', 'update'] },
-    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: RW.filter((v) => v !== 'deletecollection'), shortNames: ['po'], categories: ['all'] },
-    { name: 'pods/binding', singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] },
-    { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
-    { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
-    { name: 'pods/portforward', singularName: '', namespaced: true, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
-    { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get', 'patch', 'update'] },
-  ],
-};
+/** The APIResourceList of /api/v1: each core resource, then its subresources, in the order of their names. */
+export function apiResourceList() {
+  const resources = servedResources().map(resourceType)
+    .filter((r) => r.group === '' && r.version === 'v1')
+    .flatMap((r) => [
+      {
+        name: r.plural,
+        singularName: r.singular,
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: [...r.verbs],
+        ...(r.shortNames.length ? { shortNames: [...r.shortNames] } : {}),
+        ...(r.categories ? { categories: [...r.categories] } : {}),
+      },
+      ...[...r.subresources]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((s) => ({ name: `${r.plural}/${s.name}`, singularName: '', namespaced: r.namespaced, kind: s.kind, verbs: [...s.verbs] })),
+    ]);
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1', resources };
+}
 
 export const SERVER_VERSION = {
   major: '1',
@@ -45,7 +48,7 @@ export function discovery(path: string, serverAddress = '127.0.0.1'): unknown {
     case '/apis':
       return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
     case '/api/v1':
-      return RESOURCE_LIST;
+      return apiResourceList();
     case '/version':
       return SERVER_VERSION;
     case '/healthz':

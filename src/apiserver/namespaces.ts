@@ -5,9 +5,14 @@
 // it when nothing is left. Unlike Kubernetes, minipod does not require a pod's
 // namespace to exist: `minipod apply` of a manifest in namespace `dev` just works.
 import { randomUUID } from 'node:crypto';
+import { objectMetaMapErrors } from '../api/labels.js';
+import type { FieldError } from '../api/validate.js';
 import { type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
 import { isDryRun } from './dryrun.js';
-import { ApiError, invalid } from './status.js';
+import type { Registry } from './registry.js';
+import { ApiError } from './status.js';
+import type { RESTStrategy } from './strategy.js';
+import { NAMESPACE_TABLE } from './table.js';
 
 export const BUILT_IN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const UNDELETABLE = new Set(['default', 'kube-system', 'kube-public']);
@@ -16,13 +21,25 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_LABEL_MSG =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 
-/** Defaults and checks for a namespace being created (pkg/registry/core/namespace/strategy.go). */
-export function prepareNamespace(obj: StoredObject): void {
-  const name = obj.metadata.name ?? '';
-  const errs: { path: string; message: string }[] = [];
+/** The namespace strategy (pkg/registry/core/namespace/strategy.go and storage.go). */
+export const NAMESPACE_STRATEGY: RESTStrategy<StoredObject> = {
+  validate: (ns) => [...namespaceNameErrors(ns.metadata.name ?? ''), ...objectMetaMapErrors(ns.metadata)],
+  prepareForCreate: prepareNamespace,
+  delete: (registry: Registry, name: string) => terminateNamespace(registry.store, { deletePod: (ns, pod) => registry.delete('pods', ns, pod, {}) }, name),
+  ready: ensureBuiltInNamespaces,
+  table: NAMESPACE_TABLE,
+};
+
+function namespaceNameErrors(name: string): FieldError[] {
+  const errs: FieldError[] = [];
   if (name.length > 63) errs.push({ path: 'metadata.name', message: `Invalid value: "${name}": must be no more than 63 characters` });
   if (!DNS1123_LABEL.test(name)) errs.push({ path: 'metadata.name', message: `Invalid value: "${name}": ${DNS1123_LABEL_MSG}` });
-  if (errs.length) throw invalid('Namespace', name, errs);
+  return errs;
+}
+
+/** What a new namespace starts with: the metadata.name label, the kubernetes finalizer, Active. */
+function prepareNamespace(obj: StoredObject): void {
+  const name = obj.metadata.name ?? '';
   obj.metadata.labels = { ...(obj.metadata.labels as Record<string, string> | undefined), 'kubernetes.io/metadata.name': name };
   obj.spec = { finalizers: ['kubernetes'] };
   obj.status = { phase: 'Active' };
@@ -59,8 +76,7 @@ export function ensureBuiltInNamespaces(store: Store): Promise<void> {
 }
 
 /** NamespaceLifecycle admission: no new pods in a namespace that is being deleted. */
-export async function admitToNamespace(store: Store, resource: string, namespace: string, name: string): Promise<void> {
-  if (resource !== 'pods') return;
+export async function admitToNamespace(store: Store, namespace: string, name: string): Promise<void> {
   const ns = await store.get(keyOf('namespaces', '', namespace));
   if ((ns?.status as { phase?: string } | undefined)?.phase === 'Terminating') {
     throw new ApiError(403, 'Forbidden', `pods "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {

@@ -13,12 +13,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import { sameDigest, sha256Hex } from '../api/cert-pins.js';
 import { bearerMatches } from '../api/bearer.js';
-import { type Resource, type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
+import { type Store, type StoredObject, StoreError, keyOf } from '../store/store.js';
 import { type Identity } from './authorization.js';
 import { ApiError, badRequest, invalid } from './status.js';
 
-// Kept out of the API's resource table on purpose: no route can read or list it.
-const RESOURCE = 'nodecredentials' as string as Resource;
+// Declared without verbs (src/api/api-resources.ts) on purpose: no route can read or list it.
+const RESOURCE = 'nodecredentials';
 
 const JOIN_TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 const NODE_TOKEN = /^node\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;

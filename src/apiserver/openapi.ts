@@ -6,6 +6,7 @@
 // requestBody, so `kubectl apply` computes its strategic merge patch from the
 // built-in Pod type rather than from schemas this document does not have.
 import { createHash } from 'node:crypto';
+import { servedResources, type ResourceType, apiPrefix, resourceType } from '../api/api-resources.js';
 
 const QUERY_PARAMS = ['dryRun', 'fieldManager', 'fieldValidation', 'force'].map((name) => ({
   name,
@@ -26,16 +27,27 @@ function patchOperation(kind: string, operationId: string) {
   };
 }
 
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** The PATCH operations of the core resources and their subresources, named as upstream's operationIds. */
+function patchPaths(): Record<string, ReturnType<typeof patchOperation>> {
+  const paths: Record<string, ReturnType<typeof patchOperation>> = {};
+  const add = (r: ResourceType, sub?: { name: string; kind: string }) => {
+    const path = `${apiPrefix(r)}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}/{name}${sub ? `/${sub.name}` : ''}`;
+    const id = `patchCore${capitalize(r.version)}${r.namespaced ? 'Namespaced' : ''}${r.kind}${sub ? capitalize(sub.name) : ''}`;
+    paths[path] = patchOperation(sub?.kind ?? r.kind, id);
+  };
+  for (const r of servedResources().map(resourceType).filter((t) => t.group === '')) {
+    if (r.verbs.includes('patch')) add(r);
+    for (const sub of r.subresources) if (sub.verbs.includes('patch')) add(r, sub);
+  }
+  return paths;
+}
+
 const CORE_V1 = {
   openapi: '3.0.0',
   info: { title: 'Kubernetes', version: 'v1.30.0-minipod' },
-  paths: {
-    '/api/v1/namespaces/{namespace}/pods/{name}': patchOperation('Pod', 'patchCoreV1NamespacedPod'),
-    '/api/v1/namespaces/{namespace}/pods/{name}/status': patchOperation('Pod', 'patchCoreV1NamespacedPodStatus'),
-    '/api/v1/nodes/{name}': patchOperation('Node', 'patchCoreV1Node'),
-    '/api/v1/namespaces/{namespace}/events/{name}': patchOperation('Event', 'patchCoreV1NamespacedEvent'),
-    '/api/v1/namespaces/{name}': patchOperation('Namespace', 'patchCoreV1Namespace'),
-  },
+  paths: patchPaths(),
   components: { schemas: {} },
 };
 

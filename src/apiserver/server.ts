@@ -5,16 +5,17 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { parseFieldSelector, matchesFields, type FieldRequirement } from '../api/fields.js';
 import { matchesLabels, parseLabelSelector, type Requirement } from '../api/labels.js';
-import type { Resource, StoredObject } from '../store/store.js';
+import { type ServedResource, groupVersion, isServed, resourceType } from '../api/api-resources.js';
+import type { StoredObject } from '../store/store.js';
 import { type DeleteOptions, Registry } from './registry.js';
 import { ApiError, badRequest } from './status.js';
 import { MAX_NESTING_DEPTH, nestedDeeperThan } from '../api/validate.js';
 import { serveWatch, type WatchServeOptions } from './watch.js';
 import { discovery } from './discovery.js';
 import { openapi } from './openapi.js';
-import { ensureBuiltInNamespaces } from './namespaces.js';
 import { dryRunStore } from './dryrun.js';
 import { negotiate, partialObjectMetadata, toTable } from './table.js';
+import { strategyFor } from './strategy.js';
 import { type KubeletCredential, serveExecUpgrade, serveLog } from './proxy.js';
 import { ADMIN, NODE_CREDENTIALS, type Identity, admitCreate, authorizeRequest } from './authorization.js';
 import { type NodeCredentials, serveNodeCredentials } from './node-credentials.js';
@@ -24,23 +25,23 @@ import { applyLimits, listenerLimits, serverOptions, type ListenerLimits } from 
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024; // the Kubernetes API server's request limit
 
-const LIST_KIND: Record<Resource, string> = { pods: 'PodList', nodes: 'NodeList', events: 'EventList', leases: 'LeaseList', namespaces: 'NamespaceList' };
-const RESOURCES = new Set<Resource>(['pods', 'nodes', 'events', 'namespaces']);
-
 export interface Route {
-  resource: Resource;
+  resource: ServedResource;
   namespace?: string; // undefined = all namespaces (lists and watches only)
   name?: string;
   subresource?: string;
 }
 
-/** Maps /api/v1/... to a route, or undefined for paths we do not serve. */
+/** A resource of the core group, the one /api/v1 serves. */
+const coreResource = (name: string): name is ServedResource => isServed(name) && resourceType(name).group === '';
+
+/** Maps /api/v1/... to a route of a served resource, or undefined for paths we do not serve. */
 export function parsePath(path: string): Route | undefined {
   const parts = path.replace(/\/+$/, '').split('/').slice(1);
   if (parts[0] !== 'api' || parts[1] !== 'v1') return undefined;
   let rest = parts.slice(2);
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length === 3 && !RESOURCES.has(rest[2] as Resource)) {
+  if (rest[0] === 'namespaces' && rest.length === 3 && !coreResource(rest[2])) {
     // /api/v1/namespaces/{name}/status|finalize: a subresource of the namespace itself
     return { resource: 'namespaces', name: decodeURIComponent(rest[1]), subresource: rest[2] };
   }
@@ -48,8 +49,8 @@ export function parsePath(path: string): Route | undefined {
     namespace = decodeURIComponent(rest[1]);
     rest = rest.slice(2);
   }
-  const resource = rest[0] as Resource;
-  if (!RESOURCES.has(resource) || rest.length > 3) return undefined;
+  const resource = rest[0];
+  if (!coreResource(resource) || rest.length > 3) return undefined;
   return { resource, namespace, name: rest[1] && decodeURIComponent(rest[1]), subresource: rest[2] };
 }
 
@@ -58,7 +59,7 @@ export interface Selectors {
   fields: FieldRequirement[];
 }
 
-export function parseSelectors(q: URLSearchParams, resource: Resource): Selectors {
+export function parseSelectors(q: URLSearchParams, resource: ServedResource): Selectors {
   try {
     return {
       labels: parseLabelSelector(q.get('labelSelector') ?? ''),
@@ -167,11 +168,10 @@ async function handle(
   const route = parsePath(url.pathname);
   if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   const { resource, name, subresource } = route;
-  if (resource === 'namespaces') await ensureBuiltInNamespaces(registry.store);
-  if (resource !== 'pods' && resource !== 'events' && route.namespace !== undefined && !registry.isNamespaced(resource)) {
-    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-  }
-  const namespace = registry.isNamespaced(resource) ? route.namespace : '';
+  const type = resourceType(resource);
+  await registry.ready(resource);
+  if (route.namespace !== undefined && !type.namespaced) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  const namespace = type.namespaced ? route.namespace : '';
 
   if (!name) {
     if (method === 'GET') {
@@ -183,15 +183,15 @@ async function handle(
       }
       const { items, resourceVersion } = await registry.store.list(resource, namespace);
       const selected = items.filter((o) => selects(o, selectors));
-      if (conversion?.kind === 'Table') return send(res, 200, toTable(resource, selected, resourceVersion, conversion.options));
+      if (conversion?.kind === 'Table') return send(res, 200, toTable(strategyFor(resource).table, selected, resourceVersion, conversion.options));
       if (conversion?.kind === 'PartialObjectMetadataList') {
         const meta = selected.map((o) => partialObjectMetadata(o, conversion.apiVersion));
         return send(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: conversion.apiVersion, metadata: { resourceVersion }, items: meta });
       }
       if (conversion) throw new ApiError(406, 'NotAcceptable', 'you requested PartialObjectMetadata, but the requested object is a list');
       return send(res, 200, {
-        kind: LIST_KIND[resource],
-        apiVersion: 'v1',
+        kind: type.listKind,
+        apiVersion: groupVersion(type),
         metadata: { resourceVersion },
         items: selected,
       });
@@ -209,12 +209,16 @@ async function handle(
   }
 
   if (namespace === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-  if (subresource === 'binding' && resource === 'pods' && method === 'POST') {
+  if (subresource && !type.subresources.some((s) => s.name === subresource)) {
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  // The subresources with handlers of their own (declared for pods only).
+  if (subresource === 'binding' && method === 'POST') {
     await registry.bind(namespace, name, await readJson(req));
     return send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
-  if (resource === 'pods' && subresource === 'log' && method === 'GET') return serveLog(registry, res, namespace, name, q, token);
-  if (resource === 'pods' && (subresource === 'exec' || subresource === 'portforward')) throw badRequest('Upgrade request required');
+  if (subresource === 'log' && method === 'GET') return serveLog(registry, res, namespace, name, q, token);
+  if (subresource === 'exec' || subresource === 'portforward') throw badRequest('Upgrade request required');
   if (subresource && subresource !== 'status') {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   }
@@ -225,7 +229,7 @@ async function handle(
     case 'GET': {
       const obj = await registry.get(resource, namespace, name);
       const conversion = status ? undefined : negotiate(req.headers.accept, q);
-      if (conversion?.kind === 'Table') return send(res, 200, toTable(resource, [obj], obj.metadata.resourceVersion, conversion.options));
+      if (conversion?.kind === 'Table') return send(res, 200, toTable(strategyFor(resource).table, [obj], obj.metadata.resourceVersion, conversion.options));
       if (conversion?.kind === 'PartialObjectMetadata') return send(res, 200, partialObjectMetadata(obj, conversion.apiVersion));
       if (conversion) throw new ApiError(406, 'NotAcceptable', 'you requested PartialObjectMetadataList, but the requested object is not a list');
       return send(res, 200, obj);

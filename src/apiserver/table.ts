@@ -4,7 +4,7 @@
 // content negotiation that chooses it (apiserver handlers/response.go).
 import { age, podRow } from '../api/printers.js';
 import type { Event, Node, Pod } from '../api/types.js';
-import type { Resource, StoredObject } from '../store/store.js';
+import type { StoredObject } from '../store/store.js';
 import { ApiError, badRequest } from './status.js';
 
 export interface ColumnDefinition {
@@ -42,48 +42,56 @@ const NAME_DOC =
 const AGE_DOC =
   'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
 
-export const COLUMNS: Partial<Record<Resource | 'namespaces', ColumnDefinition[]>> = {
-  pods: [
-    col('Name', NAME_DOC, 0, 'name'),
-    col('Ready', 'The aggregate readiness state of this pod for accepting traffic.'),
-    col('Status', 'The aggregate status of the containers in this pod.'),
-    col('Restarts', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
-    col('Age', AGE_DOC),
-    col('IP', 'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', 1),
-    col('Node', 'NodeName indicates in which node this pod is scheduled.', 1),
-    col('Nominated Node', 'nominatedNodeName is set only when this pod preempts other pods on the node.', 1),
-    col('Readiness Gates', 'If specified, all readiness gates will be evaluated for pod readiness.', 1),
-  ],
-  nodes: [
-    col('Name', NAME_DOC, 0, 'name'),
-    col('Status', 'The status of the node'),
-    col('Roles', 'The roles of the node'),
-    col('Age', AGE_DOC),
-    col('Version', 'Kubelet Version reported by the node.'),
-    col('Internal-IP', 'List of addresses reachable to the node.', 1),
-    col('External-IP', 'List of addresses reachable to the node.', 1),
-    col('OS-Image', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1),
-    col('Kernel-Version', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
-    col('Container-Runtime', 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).', 1),
-  ],
-  events: [
-    col('Last Seen', 'The time at which the most recent occurrence of this event was recorded.'),
-    col('Type', 'Type of this event (Normal, Warning), new types could be added in the future'),
-    col('Reason', 'This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.'),
-    col('Object', 'The object that this event is about.'),
-    col('Subobject', 'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.', 1),
-    col('Source', 'The component reporting this event. Should be a short machine understandable string.', 1),
-    col('Message', 'A human-readable description of the status of this operation.'),
-    col('First Seen', 'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)', 1),
-    col('Count', 'The number of times this event has occurred.', 1),
-    col('Name', NAME_DOC, 1, 'name'),
-  ],
-  namespaces: [
-    col('Name', NAME_DOC, 0, 'name'),
-    col('Status', 'The status of the namespace'),
-    col('Age', AGE_DOC),
-  ],
-};
+/** A kind's server-side printer: its columns, and the cells of one object's row. */
+export interface TableConvertor<T> {
+  columns: ColumnDefinition[];
+  row(obj: T, now: number): TableRow;
+}
+
+const POD_COLUMNS = [
+  col('Name', NAME_DOC, 0, 'name'),
+  col('Ready', 'The aggregate readiness state of this pod for accepting traffic.'),
+  col('Status', 'The aggregate status of the containers in this pod.'),
+  col('Restarts', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+  col('Age', AGE_DOC),
+  col('IP', 'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', 1),
+  col('Node', 'NodeName indicates in which node this pod is scheduled.', 1),
+  col('Nominated Node', 'nominatedNodeName is set only when this pod preempts other pods on the node.', 1),
+  col('Readiness Gates', 'If specified, all readiness gates will be evaluated for pod readiness.', 1),
+];
+
+const NODE_COLUMNS = [
+  col('Name', NAME_DOC, 0, 'name'),
+  col('Status', 'The status of the node'),
+  col('Roles', 'The roles of the node'),
+  col('Age', AGE_DOC),
+  col('Version', 'Kubelet Version reported by the node.'),
+  col('Internal-IP', 'List of addresses reachable to the node.', 1),
+  col('External-IP', 'List of addresses reachable to the node.', 1),
+  col('OS-Image', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1),
+  col('Kernel-Version', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
+  col('Container-Runtime', 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).', 1),
+];
+
+const EVENT_COLUMNS = [
+  col('Last Seen', 'The time at which the most recent occurrence of this event was recorded.'),
+  col('Type', 'Type of this event (Normal, Warning), new types could be added in the future'),
+  col('Reason', 'This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.'),
+  col('Object', 'The object that this event is about.'),
+  col('Subobject', 'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.', 1),
+  col('Source', 'The component reporting this event. Should be a short machine understandable string.', 1),
+  col('Message', 'A human-readable description of the status of this operation.'),
+  col('First Seen', 'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)', 1),
+  col('Count', 'The number of times this event has occurred.', 1),
+  col('Name', NAME_DOC, 1, 'name'),
+];
+
+const NAMESPACE_COLUMNS = [col('Name', NAME_DOC, 0, 'name'), col('Status', 'The status of the namespace'), col('Age', AGE_DOC)];
+
+export const POD_TABLE: TableConvertor<Pod> = { columns: POD_COLUMNS, row: podCells };
+export const NODE_TABLE: TableConvertor<Node> = { columns: NODE_COLUMNS, row: nodeCells };
+export const EVENT_TABLE: TableConvertor<Event> = { columns: EVENT_COLUMNS, row: eventCells };
+export const NAMESPACE_TABLE: TableConvertor<StoredObject> = { columns: NAMESPACE_COLUMNS, row: namespaceCells };
 
 function podCells(pod: Pod, now: number): TableRow {
   const r = podRow(pod, now);
@@ -162,23 +170,14 @@ export interface TableOptions {
   noHeaders?: boolean;
 }
 
-export function partialObjectMetadata(obj: StoredObject, apiVersion = 'meta.k8s.io/v1') {
+export function partialObjectMetadata(obj: { metadata: object }, apiVersion = 'meta.k8s.io/v1') {
   return { kind: 'PartialObjectMetadata', apiVersion, metadata: obj.metadata };
 }
 
 /** ConvertToTable for a list (or one object), with the row objects the client asked for. */
-export function toTable(resource: Resource | 'namespaces', objects: StoredObject[], resourceVersion: string | undefined, opts: TableOptions, now = Date.now()): Table {
-  const columns = COLUMNS[resource];
-  if (!columns) throw new ApiError(406, 'NotAcceptable', `no Table exists for ${resource}`);
+export function toTable<T extends { metadata: object }>(convertor: TableConvertor<T>, objects: T[], resourceVersion: string | undefined, opts: TableOptions, now = Date.now()): Table {
   const rows = objects.map((o) => {
-    const row =
-      resource === 'pods'
-        ? podCells(o as unknown as Pod, now)
-        : resource === 'nodes'
-          ? nodeCells(o as unknown as Node, now)
-          : resource === 'events'
-            ? eventCells(o as unknown as Event, now)
-            : namespaceCells(o, now);
+    const row = convertor.row(o, now);
     if (opts.includeObject === 'Object') row.object = o;
     else if (opts.includeObject === 'Metadata') row.object = partialObjectMetadata(o, opts.apiVersion);
     return row;
@@ -187,7 +186,7 @@ export function toTable(resource: Resource | 'namespaces', objects: StoredObject
     kind: 'Table',
     apiVersion: opts.apiVersion,
     metadata: resourceVersion ? { resourceVersion } : {},
-    columnDefinitions: opts.noHeaders ? [] : columns,
+    columnDefinitions: opts.noHeaders ? [] : convertor.columns,
     rows,
   };
 }

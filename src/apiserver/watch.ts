@@ -8,13 +8,15 @@
 // k8s.io/initial-events-end), allowWatchBookmarks (periodic BOOKMARKs carrying
 // the latest resourceVersion, so a client resumes without 410), timeoutSeconds.
 import type http from 'node:http';
+import { type ServedResource, groupVersion, resourceType } from '../api/api-resources.js';
 import { type Resource, type Store, type StoreEvent, type StoredObject, StoreError } from '../store/store.js';
 import { type Selectors, selects } from './server.js';
 import { ApiError, gone } from './status.js';
+import { strategyFor } from './strategy.js';
 import { type Conversion, partialObjectMetadata, toTable } from './table.js';
 
 export interface WatchRequest {
-  resource: Resource;
+  resource: ServedResource;
   namespace?: string;
   selectors: Selectors;
   query: URLSearchParams;
@@ -29,8 +31,6 @@ export interface WatchServeOptions {
 
 export const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
-
-const KIND: Record<Resource, string> = { pods: 'Pod', nodes: 'Node', events: 'Event', leases: 'Lease', namespaces: 'Namespace' };
 
 const truthy = (v: string | null) => v !== null && ['true', '1', 't', 'True', 'TRUE', 'T'].includes(v);
 
@@ -134,7 +134,7 @@ export async function serveWatch(
     if (!c || (obj as { kind?: string }).kind === 'Status') return object;
     if (c.kind === 'Table') {
       // Column definitions go with the first event only, as the API server does.
-      const t = toTable(w.resource, [obj], obj.metadata.resourceVersion, { ...c.options, noHeaders: sentTable });
+      const t = toTable(strategyFor(w.resource).table, [obj], obj.metadata.resourceVersion, { ...c.options, noHeaders: sentTable });
       sentTable = true;
       return t;
     }
@@ -152,7 +152,7 @@ export async function serveWatch(
         ? { kind: 'Table', apiVersion: c.options.apiVersion, metadata, columnDefinitions: [], rows: [] }
         : c
           ? { kind: 'PartialObjectMetadata', apiVersion: c.apiVersion, metadata }
-          : { kind: KIND[w.resource], apiVersion: 'v1', metadata };
+          : { kind: resourceType(w.resource).kind, apiVersion: groupVersion(resourceType(w.resource)), metadata };
     if (!res.writableEnded) res.write(JSON.stringify({ type: 'BOOKMARK', object }) + '\n');
   };
 

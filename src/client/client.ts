@@ -3,9 +3,10 @@
 // HTTPS, verified against a given CA, for a node agent).
 import http from 'node:http';
 import https from 'node:https';
+import { type ServedResource, resourcePath } from '../api/api-resources.js';
 import type { Event, List, Node, Pod, Status, WatchEvent } from '../api/types.js';
 
-export type ResourceName = 'pods' | 'nodes' | 'events' | 'namespaces';
+export { resourcePath };
 
 /** An error the API server answered with a Status. */
 export class ApiStatusError extends Error {
@@ -68,15 +69,6 @@ export interface WatchHandle {
   stop(): void;
   /** Resolves when the stream ends (server closed it, or stop()). */
   done: Promise<void>;
-}
-
-export function resourcePath(resource: ResourceName, namespace?: string, name?: string, sub?: string): string {
-  let p = '/api/v1';
-  if (namespace !== undefined && resource !== 'nodes' && resource !== 'namespaces') p += `/namespaces/${encodeURIComponent(namespace)}`;
-  p += `/${resource}`;
-  if (name !== undefined) p += `/${encodeURIComponent(name)}`;
-  if (sub) p += `/${sub}`;
-  return p;
 }
 
 function query(params: Record<string, string | number | boolean | undefined>): string {
@@ -251,7 +243,7 @@ export class Client {
    * handle's `done` resolves when the stream ends, so callers can resume.
    */
   watch<T>(
-    resource: ResourceName,
+    resource: ServedResource,
     namespace: string | undefined,
     opts: ListOptions & { resourceVersion?: string; timeoutSeconds?: number },
     onEvent: (e: WatchEvent<T>) => void,

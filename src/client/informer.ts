@@ -2,7 +2,8 @@
 // from the list's resourceVersion, re-watch from the last seen version when a
 // stream ends, and re-list when the server answers 410 Gone.
 import type { KObject, WatchEvent } from '../api/types.js';
-import { ApiStatusError, type Client, ConnectionError, type ListOptions, type ResourceName, type WatchHandle } from './client.js';
+import { type ServedResource, resourcePath } from '../api/api-resources.js';
+import { ApiStatusError, type Client, ConnectionError, type ListOptions, type WatchHandle } from './client.js';
 
 export interface InformerHandlers<T> {
   /** Called for every object of the initial list (as ADDED) and every later change. */
@@ -21,7 +22,7 @@ export class Informer<T extends KObject> {
 
   constructor(
     private client: Client,
-    private resource: ResourceName,
+    private resource: ServedResource,
     private namespace: string | undefined,
     private opts: ListOptions,
     private handlers: InformerHandlers<T>,
@@ -44,10 +45,9 @@ export class Informer<T extends KObject> {
   }
 
   private async relist(): Promise<string> {
-    const path = this.resource;
     const list = (await this.client.request<{ items: T[]; metadata: { resourceVersion: string } }>(
       'GET',
-      `/api/v1/${path}?${new URLSearchParams(Object.entries(this.opts).filter(([, v]) => v) as [string, string][])}`,
+      `${resourcePath(this.resource)}?${new URLSearchParams(Object.entries(this.opts).filter(([, v]) => v) as [string, string][])}`,
     ));
     const items = this.namespace === undefined ? list.items : list.items.filter((o) => o.metadata.namespace === this.namespace);
     const seen = new Set(items.map((o) => this.key(o)));

@@ -12,10 +12,11 @@ import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { caCertHash } from '../api/cert-pins.js';
+import { resourcePath } from '../api/api-resources.js';
 import { writePrivateFile } from '../api/private-file.js';
 import { Client } from './client.js';
 
-export const NODE_CREDENTIALS_PATH = '/apis/minipod.io/v1/nodecredentials';
+export const NODE_CREDENTIALS_PATH = resourcePath('nodecredentials');
 const DIAL_TIMEOUT_MS = 10_000;
 
 /** Discovery or verification failed: the server is not the one the node was told to trust. */

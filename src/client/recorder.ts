@@ -4,6 +4,7 @@
 // container, reason), so that the daemon log tells the same story as the events.
 import type { Logger } from 'pino';
 import type { Event, Pod } from '../api/types.js';
+import { resourcePath } from '../api/api-resources.js';
 import type { Client } from './client.js';
 
 const AGGREGATE_MS = 10 * 60_000;
@@ -51,7 +52,7 @@ export class EventRecorder {
       void name.then((n) => {
         if (!n) return;
         return this.client
-          .request('PATCH', `/api/v1/namespaces/${ns}/events/${n}`, { message, lastTimestamp: new Date().toISOString() }, 'application/merge-patch+json')
+          .request('PATCH', resourcePath('events', ns, n), { message, lastTimestamp: new Date().toISOString() }, 'application/merge-patch+json')
           .catch((err: Error) => this.onError(err));
       });
     };
@@ -71,7 +72,7 @@ export class EventRecorder {
     if (seen && Date.now() - seen.at < AGGREGATE_MS) {
       seen.count++;
       seen.at = Date.now();
-      await this.client.request('PATCH', `/api/v1/namespaces/${ns}/events/${seen.name}`, { count: seen.count, lastTimestamp: now }, 'application/merge-patch+json');
+      await this.client.request('PATCH', resourcePath('events', ns, seen.name), { count: seen.count, lastTimestamp: now }, 'application/merge-patch+json');
       return;
     }
     const created = await this.client.createEvent(ns, this.build(pod, type, reason, message, fieldPath));

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { parseQuantity } from '../api/quantity.js';
 import type { Node, Pod } from '../api/types.js';
-import { ApiStatusError, type Client } from '../client/client.js';
+import { ApiStatusError, type Client, resourcePath } from '../client/client.js';
 import { Informer } from '../client/informer.js';
 import { EventRecorder } from '../client/recorder.js';
 
@@ -183,7 +183,7 @@ export class Scheduler {
     const conditions = (pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
     conditions.push({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: new Date().toISOString() });
     try {
-      await this.client.request('PATCH', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { status: { conditions } }, 'application/merge-patch+json');
+      await this.client.request('PATCH', resourcePath('pods', pod.metadata.namespace, pod.metadata.name, 'status'), { status: { conditions } }, 'application/merge-patch+json');
     } catch (err) {
       if (!(err instanceof ApiStatusError && err.code === 404)) throw err;
     }

@@ -3,7 +3,10 @@
 // resourceVersion fail; watch from a resourceVersion delivers every later change
 // once, in order, or fails with Gone when that history is compacted.
 
-export type Resource = 'pods' | 'nodes' | 'events' | 'leases' | 'namespaces';
+import { type ResourceName, resourceType } from '../api/api-resources.js';
+
+/** Objects are kept by resource (its plural: src/api/api-resources.ts), namespace and name. */
+export type Resource = ResourceName;
 
 export interface ObjectKey {
   resource: Resource;
@@ -55,6 +58,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** The key of an object; a cluster-scoped resource's objects belong to no namespace, whatever the caller says. */
 export function keyOf(resource: Resource, namespace: string, name: string): ObjectKey {
-  return { resource, namespace, name };
+  return { resource, namespace: resourceType(resource).namespaced ? namespace : '', name };
 }

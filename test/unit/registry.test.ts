@@ -25,7 +25,7 @@ describe('create', () => {
     const pod = (await registry.create('pods', 'default', manifest())) as unknown as Pod;
     expect(pod.metadata).toMatchObject({ name: 'web', namespace: 'default', uid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(Number(pod.metadata.resourceVersion)).toBeGreaterThan(0);
-    expect(pod.status).toEqual({ phase: 'Pending' });
+    expect(pod.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
     expect(pod.spec).toMatchObject({ restartPolicy: 'Always', terminationGracePeriodSeconds: 30 });
     expect(pod.spec.containers[0].imagePullPolicy).toBe('Always'); // no tag means latest
   });

@@ -1,6 +1,7 @@
 // `minipod completion bash|zsh`: shell completion for commands, resource types,
 // flags and pod names (asked of the daemon with `minipod get pods -o name`).
 import type { Command } from 'commander';
+import { servedResources, resourceType } from '../../api/api-resources.js';
 import { UsageError } from '../output.js';
 
 function words(program: Command): { commands: string[]; flags: Record<string, string[]> } {
@@ -11,6 +12,7 @@ function words(program: Command): { commands: string[]; flags: Record<string, st
 
 export function completionScript(shell: string, program: Command): string {
   const { commands, flags } = words(program);
+  const types = servedResources().flatMap((r) => [r, resourceType(r).singular]);
   const cases = Object.entries(flags)
     .map(([cmd, fl]) => `    ${cmd}) flags="${fl.join(' ')}" ;;`)
     .join('\n');
@@ -28,7 +30,7 @@ ${cases}
   esac
   if [[ "$cur" == -* ]]; then COMPREPLY=( $(compgen -W "$flags" -- "$cur") ); return; fi
   case "$prev" in
-    get|delete|describe|label|annotate|trace) COMPREPLY=( $(compgen -W "pods nodes events pod node" -- "$cur") ); return ;;
+    get|delete|describe|label|annotate|trace) COMPREPLY=( $(compgen -W "${types.join(' ')}" -- "$cur") ); return ;;
     pod|pods|logs|exec|port-forward) COMPREPLY=( $(compgen -W "$(minipod get pods -o name 2>/dev/null | sed 's|^pod/||')" -- "$cur") ); return ;;
     -f|--filename) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
   esac

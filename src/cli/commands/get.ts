@@ -1,11 +1,12 @@
-// `minipod get pods|nodes|events [NAME...] [-w]`: the API server prints (a
+// `minipod get TYPE [NAME...] [-w]`: the API server prints (a
 // meta.k8s.io Table, the same one kubectl gets), and this command lays it out as
 // kubectl's table printer does: upper-case headers, a tabwriter with remembered
 // widths, NAMESPACE and LABELS columns added from the row metadata, and for
 // watches one new row per change (with an EVENT column on request).
 import { escapeFieldValue } from '../../api/fields.js';
+import { type ServedResource, findResource, groupKind, resourcePath, resourceType } from '../../api/api-resources.js';
 import type { Event, Node, Pod, Status, WatchEvent } from '../../api/types.js';
-import { ApiStatusError, type Client, type ResourceName } from '../../client/client.js';
+import { ApiStatusError, type Client } from '../../client/client.js';
 import { connect } from '../connect.js';
 import { UsageError, colorStatus, printObjects } from '../output.js';
 
@@ -22,28 +23,21 @@ export interface GetOptions {
   outputWatchEvents?: boolean;
 }
 
-const ALIASES: Record<string, ResourceName> = {
-  pod: 'pods', pods: 'pods', po: 'pods',
-  node: 'nodes', nodes: 'nodes', no: 'nodes',
-  event: 'events', events: 'events', ev: 'events',
-  namespace: 'namespaces', namespaces: 'namespaces', ns: 'namespaces',
-};
-
-/** Nodes and namespaces belong to no namespace. */
-export const clusterScoped = (r: ResourceName) => r === 'nodes' || r === 'namespaces';
-
-export function resourceOf(arg: string): { resource: ResourceName; name?: string } {
+/** TYPE or TYPE/NAME: the type by plural, singular, short name or kind (src/api/api-resources.ts). */
+export function resourceOf(arg: string): { resource: ServedResource; name?: string } {
   const [type, name] = arg.includes('/') ? arg.split('/', 2) : [arg, undefined];
-  const resource = ALIASES[type.toLowerCase()];
+  const resource = findResource(type);
   if (!resource) throw new UsageError(`the server doesn't have a resource type "${type}"`);
   return { resource, name };
 }
 
-const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+/** Cluster-scoped resources (nodes, namespaces) belong to no namespace. */
+export const clusterScoped = (r: ServedResource) => !resourceType(r).namespaced;
 
-// Columns kubectl shows with -o wide that minipod never fills: it has no
-// preemption (nominated node) and refuses readinessGates.
-const HIDDEN_WIDE: Partial<Record<ResourceName, string[]>> = { pods: ['Nominated Node', 'Readiness Gates'] };
+/** kubectl's name printer: "pod/web". */
+export const objectName = (r: ServedResource, name: string | undefined) => `${groupKind(resourceType(r)).toLowerCase()}/${name}`;
+
+const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
 export interface ColumnDefinition {
   name: string;
@@ -51,7 +45,7 @@ export interface ColumnDefinition {
 }
 interface Row {
   cells: unknown[];
-  object?: { metadata?: { namespace?: string; labels?: Record<string, string> }; lastTimestamp?: string; firstTimestamp?: string };
+  object?: { metadata?: { namespace?: string; labels?: Record<string, string> }; [field: string]: unknown };
 }
 export interface Table {
   kind: 'Table';
@@ -73,7 +67,7 @@ export interface PrintOptions {
   noHeaders?: boolean;
   withNamespace?: boolean;
   showLabels?: boolean;
-  hidden?: string[];
+  hidden?: readonly string[];
 }
 
 /**
@@ -169,12 +163,7 @@ export async function get(type: string, names: string[], opts: GetOptions): Prom
   }
 }
 
-function collectionPath(resource: ResourceName, ns: string | undefined): string {
-  return clusterScoped(resource) || ns === undefined ? `/api/v1/${resource}` : `/api/v1/namespaces/${encodeURIComponent(ns)}/${resource}`;
-}
-function objectPath(resource: ResourceName, ns: string | undefined, name: string): string {
-  return `${collectionPath(resource, clusterScoped(resource) ? undefined : (ns ?? 'default'))}/${encodeURIComponent(name)}`;
-}
+const objectPath = (resource: ServedResource, ns: string | undefined, name: string) => resourcePath(resource, ns ?? 'default', name);
 
 function listQuery(opts: GetOptions, extra: Record<string, string> = {}): string {
   const q = new URLSearchParams();
@@ -186,9 +175,10 @@ function listQuery(opts: GetOptions, extra: Record<string, string> = {}): string
 }
 
 /** cli-runtime's wording for a list the server refused (resource/selector.go). */
-function explainListError(err: unknown, resource: ResourceName, opts: GetOptions): unknown {
+function explainListError(err: unknown, resource: ServedResource, opts: GetOptions): unknown {
   if (!(err instanceof ApiStatusError) || (err.code !== 400 && err.code !== 404)) return err;
-  const gvr = `"/v1, Resource=${resource}"`;
+  const { group, version, plural } = resourceType(resource);
+  const gvr = `"${group}/${version}, Resource=${plural}"`;
   const message =
     opts.selector || opts.fieldSelector
       ? `Unable to find ${gvr} that match label selector "${opts.selector ?? ''}", field selector "${opts.fieldSelector ?? ''}": ${err.message}`
@@ -200,16 +190,18 @@ function noResources(ns: string | undefined): void {
   process.stderr.write(ns ? `No resources found in ${ns} namespace.\n` : 'No resources found\n');
 }
 
-async function getTable(client: Client, resource: ResourceName, ns: string | undefined, names: string[], opts: GetOptions, wide: boolean, watching: boolean): Promise<void> {
+async function getTable(client: Client, resource: ServedResource, ns: string | undefined, names: string[], opts: GetOptions, wide: boolean, watching: boolean): Promise<void> {
+  const { print } = resourceType(resource);
   const printer = new TablePrinter({
     wide,
     noHeaders: opts.noHeaders,
     withNamespace: !!opts.allNamespaces && !clusterScoped(resource),
     showLabels: opts.showLabels,
-    hidden: HIDDEN_WIDE[resource],
+    hidden: print?.hiddenWideColumns,
   });
   const headers = { Accept: TABLE_ACCEPT };
-  const include: Record<string, string> = resource === 'events' ? { includeObject: 'Object' } : {};
+  // Sorting reads the rows' objects.
+  const include: Record<string, string> = print?.sortBy ? { includeObject: 'Object' } : {};
   let table: Table;
   let failed = false;
   if (names.length) {
@@ -232,11 +224,12 @@ async function getTable(client: Client, resource: ResourceName, ns: string | und
     table = { kind: 'Table', metadata: { resourceVersion: rv }, columnDefinitions: columns, rows };
   } else {
     try {
-      table = await client.request<Table>('GET', collectionPath(resource, ns) + listQuery(opts, include), undefined, undefined, headers);
+      table = await client.request<Table>('GET', resourcePath(resource, ns) + listQuery(opts, include), undefined, undefined, headers);
     } catch (err) {
       throw explainListError(err, resource, opts);
     }
-    if (resource === 'events') table.rows.sort((a, b) => (a.object?.lastTimestamp ?? '').localeCompare(b.object?.lastTimestamp ?? ''));
+    const sortBy = print?.sortBy;
+    if (sortBy) table.rows.sort((a, b) => String(a.object?.[sortBy] ?? '').localeCompare(String(b.object?.[sortBy] ?? '')));
   }
   if (!opts.watchOnly) {
     const text = printer.print(table, opts.outputWatchEvents && watching ? 'ADDED' : undefined);
@@ -254,7 +247,7 @@ async function getTable(client: Client, resource: ResourceName, ns: string | und
 
 async function getObjects(
   client: Client,
-  resource: ResourceName,
+  resource: ServedResource,
   ns: string | undefined,
   names: string[],
   opts: GetOptions,
@@ -281,17 +274,16 @@ async function getObjects(
   } else {
     let list: { items: Obj[]; metadata: { resourceVersion: string } };
     try {
-      list = await client.request('GET', collectionPath(resource, ns) + listQuery(opts));
+      list = await client.request('GET', resourcePath(resource, ns) + listQuery(opts));
     } catch (err) {
       throw explainListError(err, resource, opts);
     }
     items = list.items;
     rv = list.metadata.resourceVersion;
   }
-  const kind = resource === 'events' ? 'event' : resource.slice(0, -1);
   const print = async (objs: Obj[], asList: boolean, eventType?: string) => {
     if (output === 'name') {
-      for (const o of objs) process.stdout.write(`${kind}/${o.metadata.name}\n`);
+      for (const o of objs) process.stdout.write(`${objectName(resource, o.metadata.name)}\n`);
     } else if (typeof output === 'function') {
       // As kubectl: the template sees the object, a List for several, or the watch event.
       if (eventType) for (const object of objs) process.stdout.write(output({ type: eventType, object }));
@@ -327,7 +319,7 @@ async function getObjects(
  */
 async function follow(
   client: Client,
-  resource: ResourceName,
+  resource: ServedResource,
   ns: string | undefined,
   name: string | undefined,
   opts: GetOptions,

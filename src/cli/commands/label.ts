@@ -1,13 +1,14 @@
-// `minipod label pod|node NAME k=v ... [k-] [--overwrite]` as kubectl's label
+// `minipod label TYPE NAME k=v ... [k-] [--overwrite]` as kubectl's label
 // command (kubectl/pkg/cmd/label/label.go) does it: the object is read, the
 // change computed and checked against --overwrite, then sent as a JSON merge
 // patch; the server validates keys and values. `annotate` shares the machinery.
 import type { ObjectMeta } from '../../api/types.js';
 import { labelValueErrors } from '../../api/labels.js';
-import { type Client, type ResourceName } from '../../client/client.js';
+import { type ServedResource, resourcePath, resourceType } from '../../api/api-resources.js';
+import { type Client } from '../../client/client.js';
 import { connect } from '../connect.js';
 import { UsageError } from '../output.js';
-import { clusterScoped, resourceOf } from './get.js';
+import { clusterScoped, objectName, resourceOf } from './get.js';
 
 export interface MetadataEditOptions {
   overwrite?: boolean;
@@ -55,7 +56,7 @@ export function parseLabelArgs(specs: string[]): { set: Record<string, string>; 
 }
 
 export interface Target {
-  resource: ResourceName;
+  resource: ServedResource;
   namespace?: string;
   name: string;
 }
@@ -66,7 +67,7 @@ export async function resolveTargets(client: Client, resources: string[], opts: 
   if (opts.all && opts.selector) throw new UsageError('cannot set --all and --selector at the same time');
   if (opts.all && opts.fieldSelector) throw new UsageError('cannot set --all and --field-selector at the same time');
   const ns = opts.namespace ?? 'default';
-  const nsOf = (resource: ResourceName) => (clusterScoped(resource) ? undefined : ns);
+  const nsOf = (resource: ServedResource) => (clusterScoped(resource) ? undefined : ns);
   if (resources[0].includes('/')) {
     return resources.map((arg) => {
       const { resource, name } = resourceOf(arg);
@@ -84,8 +85,7 @@ export async function resolveTargets(client: Client, resources: string[], opts: 
   const q = new URLSearchParams();
   if (opts.selector) q.set('labelSelector', opts.selector);
   if (opts.fieldSelector) q.set('fieldSelector', opts.fieldSelector);
-  const path = clusterScoped(resource) ? `/api/v1/${resource}` : `/api/v1/namespaces/${encodeURIComponent(ns)}/${resource}`;
-  const list = await client.request<{ items: { metadata: ObjectMeta }[] }>('GET', `${path}?${q}`);
+  const list = await client.request<{ items: { metadata: ObjectMeta }[] }>('GET', `${resourcePath(resource, ns)}?${q}`);
   if (!list.items.length) {
     process.stderr.write(clusterScoped(resource) ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
   }
@@ -93,10 +93,8 @@ export async function resolveTargets(client: Client, resources: string[], opts: 
 }
 
 export function objectPath(t: Target): string {
-  return clusterScoped(t.resource) ? `/api/v1/${t.resource}/${encodeURIComponent(t.name)}` : `/api/v1/namespaces/${encodeURIComponent(t.namespace ?? 'default')}/${t.resource}/${encodeURIComponent(t.name)}`;
+  return resourcePath(t.resource, t.namespace ?? 'default', t.name);
 }
-
-const singular = (r: ResourceName) => (r === 'events' ? 'event' : r.slice(0, -1));
 
 /** Go's json.Marshal of a string map: keys sorted. */
 function mapJSON(m: Record<string, string> | undefined): string {
@@ -130,8 +128,8 @@ export async function editMetadata(args: string[], opts: MetadataEditOptions, ed
       const before = obj.metadata[e.field];
       if (opts.list) {
         const entries = Object.entries(before ?? {}).sort(([a], [b]) => a.localeCompare(b));
-        const kind = { pods: 'Pod', nodes: 'Node', namespaces: 'Namespace', events: 'Event' }[t.resource];
-        if (targets.length > 1) process.stdout.write(`Listing ${e.field} for ${kind}./${t.name}:\n`);
+        const { kind, group } = resourceType(t.resource); // kubectl prints Kind.group/name: "Pod./web" in the core group
+        if (targets.length > 1) process.stdout.write(`Listing ${e.field} for ${kind}.${group}/${t.name}:\n`);
         for (const [k, v] of entries) process.stdout.write(`${targets.length > 1 ? ' ' : ''}${k}=${v}\n`);
         continue;
       }
@@ -151,7 +149,7 @@ export async function editMetadata(args: string[], opts: MetadataEditOptions, ed
         await client.request('PATCH', objectPath(t) + q, Object.keys(meta).length ? { metadata: meta } : {}, 'application/merge-patch+json');
       }
       const suffix = dryRun ? ` (${dryRun} dry run)` : '';
-      process.stdout.write(`${singular(t.resource)}/${t.name} ${e.message(before, after)}${suffix}\n`);
+      process.stdout.write(`${objectName(t.resource, t.name)} ${e.message(before, after)}${suffix}\n`);
     }
   } finally {
     client.close();

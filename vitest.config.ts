@@ -17,8 +17,10 @@ export default defineConfig({
           name: 'main',
           include: ['test/**/*.test.ts'],
           exclude: HEAVY,
-          // e2e files each run their own daemon on their own node name, so they may run side by side.
+          // e2e files each run their own daemon on their own node name, so they may run side by side:
+          // two at a time, since most of their time is spent waiting on Docker and on the kubelet's timers.
           fileParallelism: true,
+          maxWorkers: 2,
           sequence: { groupOrder: 0 },
         },
       },

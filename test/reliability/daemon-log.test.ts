@@ -26,7 +26,7 @@ function pod(i: number): Pod {
     kind === 'crash'
       ? { name: 'app', image: 'busybox:1.36', command: ['sh', '-c', 'exit 1'] }
       : kind === 'probe'
-        ? { name: 'app', image: 'busybox:1.36', command: ['sh', '-c', 'touch /tmp/ready; exec sleep 3600'], readinessProbe: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 1 } }
+        ? { name: 'app', image: 'busybox:1.36', command: ['sh', '-c', 'touch /tmp/ready; exec sleep 3600'], readinessProbe: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 2, timeoutSeconds: 5 } }
         : { name: 'app', image: 'busybox:1.36', command: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'] };
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${kind}-${i}` }, spec: { terminationGracePeriodSeconds: 2, containers: [c] } };
 }

@@ -162,6 +162,7 @@ async function handle(
   await authorizeRequest(user, method, url, parsePath(url.pathname), registry.store);
   if (url.pathname === NODE_CREDENTIALS.path) return serveNodeCredentials(credentials, req, res);
   const disc = discovery(url.pathname, req.socket.localPort ? `${req.socket.localAddress?.replace(/^::ffff:/, '')}:${req.socket.localPort}` : undefined);
+  if (disc === 'ok' && method === 'GET') return sendText(res, 200, 'ok', 'text/plain; charset=utf-8'); // health checks answer plain ok, as the apiserver's
   if (disc !== undefined && method === 'GET') return send(res, 200, disc);
   const spec = method === 'GET' ? openapi(url.pathname) : undefined;
   if (spec !== undefined) return sendText(res, 200, spec, 'application/json');

@@ -5,7 +5,7 @@
 // a privileged one: the node is the user's own machine.
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { ServedResource } from '../api/api-resources.js';
+import { type ServedResource, resourceType } from '../api/api-resources.js';
 import type { Pod } from '../api/types.js';
 import { type Store, type StoredObject, keyOf } from '../store/store.js';
 import { admitToNamespace } from './namespaces.js';
@@ -47,9 +47,9 @@ export interface AdmissionRequest {
  */
 export async function admit(store: Store, policy: AdmissionPolicy, a: AdmissionRequest, warnings: string[]): Promise<void> {
   const { name = '', namespace = '' } = a.object.metadata;
+  if (a.operation === 'create' && resourceType(a.resource).namespaced) await admitToNamespace(store, a.resource, namespace, name);
   switch (a.resource) {
     case 'pods':
-      if (a.operation === 'create') await admitToNamespace(store, namespace, name);
       // Validated and defaulted by the pod strategy: the objects are pods.
       return admitPod(store, a.object as unknown as Pod, a.old as unknown as Pod | undefined, policy, warnings);
     case 'namespaces':

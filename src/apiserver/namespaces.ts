@@ -75,13 +75,22 @@ export function ensureBuiltInNamespaces(store: Store): Promise<void> {
   return p;
 }
 
-/** NamespaceLifecycle admission: no new pods in a namespace that is being deleted. */
-export async function admitToNamespace(store: Store, namespace: string, name: string): Promise<void> {
-  const ns = await store.get(keyOf('namespaces', '', namespace));
-  if ((ns?.status as { phase?: string } | undefined)?.phase === 'Terminating') {
-    throw new ApiError(403, 'Forbidden', `pods "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+/**
+ * NamespaceLifecycle admission, on every create of a namespaced object: the
+ * namespace must exist (a cluster does not make one up from a manifest), and
+ * one being deleted takes no new content.
+ */
+export async function admitToNamespace(store: Store, resource: string, namespace: string, name: string): Promise<void> {
+  let ns = await store.get(keyOf('namespaces', '', namespace));
+  if (!ns && (BUILT_IN_NAMESPACES as readonly string[]).includes(namespace)) {
+    await ensureBuiltInNamespaces(store); // they always exist, even before the first request made them
+    ns = await store.get(keyOf('namespaces', '', namespace));
+  }
+  if (!ns) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+  if ((ns.status as { phase?: string } | undefined)?.phase === 'Terminating') {
+    throw new ApiError(403, 'Forbidden', `${resource} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
       name,
-      kind: 'pods',
+      kind: resource,
       causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
     });
   }

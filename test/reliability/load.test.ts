@@ -14,7 +14,10 @@ import { TestCluster, docker, waitFor } from '../e2e/harness.js';
 const cluster = new TestCluster();
 const RAW_RUN = `load-${cluster.node}`; // the raw baseline's containers carry ${RAW_LABEL}=this
 const figures: string[] = [];
-beforeAll(() => cluster.start(), 30_000);
+beforeAll(async () => {
+  await cluster.start();
+  for (const ns of ['load', 'real']) await cluster.client.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+}, 30_000);
 afterAll(async () => {
   await cluster.cleanup();
   await rawCleanup(RAW_RUN, docker);

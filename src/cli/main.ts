@@ -199,6 +199,15 @@ async function program(): Promise<Command> {
       process.stdout.write((await import('./commands/completion.js')).completionScript(shell, p));
     });
 
+  p.command('kubeconfig')
+    .description("Print a kubeconfig for the daemon's TCP listener (--listen), or merge it into kubectl's with --merge")
+    .option('--merge', 'add (or replace) the cluster, user and context in $KUBECONFIG (its first file) or ~/.kube/config')
+    .option('--no-switch', "with --merge: keep kubectl's current context instead of switching to minipod's")
+    .option('--server <url>', 'the API server address to write, https://HOST:PORT (default: where the running daemon listens), e.g. for another machine')
+    .option('--name <name>', 'the name of the cluster, user and context', 'minipod')
+    .addHelpText('after', '\nExamples:\n  minipod daemon start --listen 127.0.0.1:6443\n  minipod kubeconfig --merge && kubectl get pods\n  minipod kubeconfig --merge --no-switch && kubectl --context minipod get nodes\n  minipod kubeconfig --server https://10.0.0.5:6443 > minipod.kubeconfig   # for another machine (daemon --listen 0.0.0.0:6443)')
+    .action(async (opts) => (await import('./commands/kubeconfig.js')).kubeconfig(opts));
+
   const daemon = p
     .command('daemon')
     .description('Run the minipod daemon (API server, scheduler, kubelet) in the foreground, or manage it in the background')

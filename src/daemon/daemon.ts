@@ -24,7 +24,7 @@ import { openStore } from '../store/open.js';
 import type { EtcdTls } from '../store/etcd-tls.js';
 import { securePrivateState } from './private-state.js';
 import { daemonLockFile } from './lock.js';
-import { removeDaemonStatus, writeDaemonStatus } from './status-file.js';
+import { type DaemonStatus, removeDaemonStatus, writeDaemonStatus } from './status-file.js';
 
 export interface DaemonOptions {
   nodeName: string;
@@ -97,6 +97,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   logger.info({ socket: paths.socket() }, 'API server listening');
   let tcp: http.Server | undefined;
   let join: RunningDaemon['join'];
+  let listening: DaemonStatus['listen'];
   if (opts.listen && pki) {
     tcp = createApiServer({ registry: new Registry(store, admission), logger: logger.child({ component: 'apiserver' }), requireToken: token, nodeCredentials, kubeletCredential });
     (await import('../apiserver/tls.js')).acceptTls(tcp, minipodHome()); // TLS too: kubectl sends its token only over TLS
@@ -107,6 +108,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const hostForUrl = reachable.includes(':') ? `[${reachable}]` : reachable;
     join = { server: `https://${hostForUrl}:${address.port}`, caCertHash: caCertHash(readFileSync(pki.pkiFiles(minipodHome()).caCert, 'utf8')), joinTokenFile: paths.joinToken() };
     logger.info({ listen: opts.listen, caCertHash: join.caCertHash }, 'API server listening on TCP');
+    // A wildcard is reached here by loopback, which the serving certificate always names.
+    const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    listening = { server: `https://${local}:${address.port}`, tokenFile: resolve(opts.tokenFile ?? paths.token()) };
   }
 
   securePrivateState(minipodHome()); // the store's, the token's and the certificate's files, now that they exist
@@ -166,7 +170,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     kubelet = k;
     docker = await runtime.version().catch(() => undefined);
   }
-  writeDaemonStatus({ pid: process.pid, startedAt: new Date().toISOString(), store: description, node: opts.kubelet ? opts.nodeName : undefined, docker, log: paths.logFile(), socket: paths.socket() });
+  writeDaemonStatus({ pid: process.pid, startedAt: new Date().toISOString(), store: description, node: opts.kubelet ? opts.nodeName : undefined, docker, log: paths.logFile(), socket: paths.socket(), listen: listening });
   return {
     logger,
     join,

@@ -15,6 +15,8 @@ export interface DaemonStatus {
   docker?: string;
   log: string;
   socket: string;
+  /** With --listen: the listener as a client on this machine reaches it, and the admin token's file (`minipod kubeconfig`). */
+  listen?: { server: string; tokenFile: string };
 }
 
 const file = () => join(minipodHome(), 'daemon.json');

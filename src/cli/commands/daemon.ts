@@ -135,7 +135,7 @@ export async function runForeground(flags: DaemonFlags): Promise<void> {
     daemon.logger.error({ err }, 'unhandled rejection');
   });
   console.error(`minipod daemon running: socket ${paths.socket()}, log ${paths.logFile()}`);
-  if (daemon.join) console.error(joinHint(daemon.join.server, daemon.join.caCertHash));
+  if (daemon.join) console.error(joinHint(daemon.join.server, daemon.join.caCertHash) + '\n' + KUBECTL_HINT);
 }
 
 /** What `minipod daemon` prints for the nodes to come, as `kubeadm init` does. */
@@ -147,6 +147,9 @@ function joinHint(server: string, hash: string): string {
 }
 
 const caFile = () => join(minipodHome(), 'ca.crt');
+
+/** How to point kubectl at the listener (see `minipod kubeconfig`). */
+const KUBECTL_HINT = 'kubectl: minipod kubeconfig --merge';
 
 /** `minipod daemon ca-hash`: the cluster CA's public key hash, for `node join --ca-cert-hash`. */
 export async function caHash(): Promise<void> {
@@ -251,6 +254,7 @@ export async function start(flags: DaemonFlags): Promise<void> {
     const host = (m?.[1] ?? '').replace(/^\[|\]$/g, '') || '127.0.0.1';
     const shown = host === '0.0.0.0' || host === '::' ? 'HOST' : host.includes(':') ? `[${host}]` : host;
     console.log(joinHint(`https://${shown}:${m?.[2]}`, caCertHash(readFileSync(caFile(), 'utf8'))));
+    console.log(KUBECTL_HINT);
   }
 }
 

@@ -47,7 +47,7 @@ export async function daemonLogs(flags: DaemonLogsFlags): Promise<void> {
 /** FILE.N … FILE.1, FILE: oldest first. */
 function rotatedFiles(file: string): string[] {
   const out: string[] = [];
-  for (let i = DEFAULT_LOG_MAX_FILES + 5; i >= 1; i--) if (existsSync(`${file}.${i}`)) out.push(`${file}.${i}`);
+  for (let i = DEFAULT_LOG_MAX_FILES; i >= 1; i--) if (existsSync(`${file}.${i}`)) out.push(`${file}.${i}`);
   if (existsSync(file)) out.push(file);
   return out;
 }
